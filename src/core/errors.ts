@@ -20,12 +20,15 @@ export type ErrorCode = keyof typeof ExitCode;
 export class SafePipError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** Further lines (one per blocked version, say) printed under the message. */
+  readonly detail: string[];
 
-  constructor(code: ErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { hint?: string | undefined; cause?: unknown; detail?: string[] }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SafePipError";
     this.code = code;
     this.hint = options?.hint;
+    this.detail = options?.detail ?? [];
   }
 
   get exitCode(): number {

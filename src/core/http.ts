@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Agent, ProxyAgent, request, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from "undici";
 import type { Readable } from "node:stream";
 import { SafePipError, describeError } from "./errors.js";
 import { redactUrl } from "./redact.js";
@@ -49,9 +49,14 @@ export class HttpClient {
       keepAliveTimeout: 10_000,
       connections: 16,
     };
+    // An explicit proxy (pip's `proxy` setting) wins; otherwise the usual proxy variables apply,
+    // NO_PROXY included, since internal indexes are often reached without the proxy.
+    const envProxy = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].some((k) => process.env[k]);
     this.dispatcher = settings.proxy
       ? new ProxyAgent({ uri: settings.proxy, ...common, ...(connect ? { requestTls: connect } : {}) })
-      : new Agent(common);
+      : envProxy
+        ? new EnvHttpProxyAgent({ ...common, ...(connect ? { requestTls: connect } : {}) })
+        : new Agent(common);
   }
 
   async close(): Promise<void> {

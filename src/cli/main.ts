@@ -1,0 +1,81 @@
+import { SafePipError, describeError } from "../core/errors.js";
+import { packageVersion } from "../core/paths.js";
+import { hasOption, parsePipArgs } from "../pip/argv.js";
+import { FETCHING_COMMANDS } from "../pip/options.js";
+import { parseSnapshot, PolicyFormatError, type PolicyLayer } from "../policy/schema.js";
+import { passThrough, runThroughIndex } from "../commands/pip.js";
+import type { CommandContext } from "../commands/context.js";
+import { OWN_COMMANDS } from "./own-commands.js";
+import { HELP } from "./help.js";
+
+/** safe-pip's own flags inside a pip command line; pip never sees them. */
+function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer } {
+  const rest: string[] = [];
+  const overrides: PolicyLayer = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === "--snapshot" || a.startsWith("--snapshot=")) {
+      const value = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (!value) throw new SafePipError("USAGE", "--snapshot needs a date (YYYY-MM-DD or an ISO 8601 timestamp)");
+      try {
+        overrides.snapshot = parseSnapshot(value, "--snapshot");
+      } catch (err) {
+        if (err instanceof PolicyFormatError) throw new SafePipError("USAGE", `--snapshot: ${err.message}`);
+        throw err;
+      }
+      continue;
+    }
+    rest.push(a);
+  }
+  return { rest, overrides };
+}
+
+async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
+  const first = argv[0];
+  if (first === undefined || first === "--help" || first === "-h") {
+    ctx.stdout.write(HELP);
+    return first === undefined ? 64 : 0;
+  }
+  if (first === "--version" || first === "-V") {
+    ctx.stdout.write(`safe-pip ${packageVersion()}\n`);
+    return 0;
+  }
+  const own = OWN_COMMANDS[first];
+  if (own) return own(argv, ctx);
+
+  const { rest, overrides } = extractOwnFlags(argv);
+  const parsed = parsePipArgs(rest);
+  const all = [...parsed.general, ...parsed.options];
+  const quiet = hasOption(all, "quiet");
+  const c: CommandContext = { ...ctx, quiet: ctx.quiet || quiet };
+  const command = parsed.command;
+  const fetching =
+    command !== undefined &&
+    (FETCHING_COMMANDS.has(command) || (command === "list" && (hasOption(parsed.options, "outdated") || hasOption(parsed.options, "uptodate"))));
+  if (!fetching || hasOption(all, "help")) return passThrough(rest, c);
+  return runThroughIndex(parsed, c, { policyOverrides: overrides });
+}
+
+/** Runs safe-pip; returns the exit code. Errors become one line (plus detail and a hint), never a stack. */
+export async function run(argv: string[], ctx: CommandContext): Promise<number> {
+  try {
+    return await dispatch(argv, ctx);
+  } catch (err) {
+    if (err instanceof SafePipError) {
+      ctx.stderr.write(`safe-pip: ${err.message}\n`);
+      for (const d of err.detail) ctx.stderr.write(`  ${d}\n`);
+      if (err.code === "BLOCKED") ctx.stderr.write("safe-pip: nothing was installed\n");
+      if (err.hint) ctx.stderr.write(`safe-pip: hint: ${err.hint}\n`);
+      if (ctx.env.SAFE_PIP_DEBUG && err.cause) ctx.stderr.write(`safe-pip: cause: ${describeError(err.cause)}\n`);
+      return err.exitCode;
+    }
+    ctx.stderr.write(`safe-pip: internal error: ${describeError(err)}\n`);
+    if (ctx.env.SAFE_PIP_DEBUG === "stack" && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
+    else ctx.stderr.write("safe-pip: set SAFE_PIP_DEBUG=stack to see where\n");
+    return 70;
+  }
+}

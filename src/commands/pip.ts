@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync, writeFileSync, copyFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SafePipError, blockedError } from "../core/errors.js";
+import { HttpClient } from "../core/http.js";
+import { redactUrl } from "../core/redact.js";
+import { createChecker } from "../checks/checker.js";
+import type { ProjectDecision } from "../index/project.js";
+import { startUnifiedIndex, type UnifiedIndex } from "../index/server.js";
+import { hasOption, optionValues, type ParsedPipArgs } from "../pip/argv.js";
+import { buildPipEnv } from "../pip/env.js";
+import { directReferences, prepareInvocation, renderOptions, type PipInvocation } from "../pip/invocation.js";
+import { findPython, pipHasCommand, probePip, requirePipFeatures, type RealPip } from "../pip/locate.js";
+import { readInstallReport, type ReportItem } from "../pip/report.js";
+import { runPip } from "../pip/run.js";
+import { formatSourceNote } from "../pip/sources.js";
+import { loadPolicy } from "../policy/load.js";
+import type { Policy, PolicyLayer } from "../policy/schema.js";
+import { attributeFailure } from "../report/failure.js";
+import { Printer } from "../report/printer.js";
+import { heldBack, renderPlan, type HeldBack, type PlannedPackage } from "../report/summary.js";
+import type { CommandContext } from "./context.js";
+import { registerCleanup } from "./cleanup.js";
+
+export interface PipCommandFlags {
+  policyOverrides: PolicyLayer;
+}
+
+/** Runs a pip command that does not fetch packages exactly as typed, with the user's environment. */
+export async function passThrough(argv: string[], ctx: CommandContext): Promise<number> {
+  const python = findPython(ctx.env);
+  const env = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const run = await runPip(python, ["-m", "pip", ...argv], env, { stdout: ctx.stdout, stderr: ctx.stderr, cwd: ctx.cwd });
+  return run.exitCode;
+}
+
+interface Session {
+  ctx: CommandContext;
+  out: Printer;
+  policy: Policy;
+  pip: RealPip;
+  inv: PipInvocation;
+  index: UnifiedIndex;
+  tmp: string;
+  env: Record<string, string>;
+}
+
+/**
+ * A fetching pip command (install, download, wheel, index, lock, list --outdated) through the
+ * unified index: every source removed, the index started, pip run against it alone.
+ */
+export async function runThroughIndex(parsed: ParsedPipArgs, ctx: CommandContext, flags: PipCommandFlags): Promise<number> {
+  const out = new Printer(ctx);
+  const loaded = loadPolicy(ctx.env, flags.policyOverrides);
+  for (const w of loaded.warnings) out.warn(w);
+  const policy = loaded.policy;
+  const python = findPython(ctx.env);
+  const pip = await probePip(python, ctx.env);
+  if (parsed.command === "install") requirePipFeatures(pip);
+  if (!pipHasCommand(pip, parsed.command!))
+    throw new SafePipError("USAGE", `pip ${pip.version} has no "${parsed.command}" command`);
+
+  const { invocation: inv, http } = await prepareInvocation(parsed, {
+    env: ctx.env,
+    cwd: ctx.cwd,
+    pip,
+    makeHttp: (proxy, caFile) => new HttpClient({ timeoutMs: policy.timeoutMs, maxBytes: policy.maxPageBytes, proxy, caFile }),
+  });
+  const tmp = mkdtempSync(join(tmpdir(), "safe-pip-"));
+  let index: UnifiedIndex | undefined;
+  const unregister = registerCleanup(async () => {
+    await index?.close();
+    await http.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  try {
+    for (const n of inv.notes) out.info(formatSourceNote(n));
+    const direct = directReferences(inv);
+    if (direct.length && policy.directReferences === "block") {
+      throw blockedError(
+        `blocked: ${direct.map((d) => `"${redactUrl(d.req.text)}" (${d.req.kind === "direct" ? d.req.why : "direct"}, from ${d.origin})`).join(", ")} would bypass the index`,
+        'direct references are blocked by policy ("directReferences": "block"); publish the package to an internal index instead',
+      );
+    }
+    const checker = createChecker({ policy, http, env: ctx.env, printer: out });
+    index = await startUnifiedIndex({ policy, http, checker });
+    const env = buildPipEnv({
+      base: ctx.env,
+      settings: inv.settings,
+      indexUrl: index.url,
+      indexOrigin: index.origin,
+      allowDirect: policy.directReferences === "allow",
+    });
+    const session: Session = { ctx, out, policy, pip, inv, index, tmp, env };
+    return inv.command === "install" ? await install(session) : await single(session);
+  } finally {
+    await unregister();
+  }
+}
+
+function writeInputs(s: Session): string[] {
+  const { inputs } = s.inv;
+  const args: string[] = [];
+  if (inputs.requirementLines.length || inputs.optionLines.length) {
+    const file = join(s.tmp, "requirements.txt");
+    writeFileSync(file, [...inputs.optionLines, ...inputs.requirementLines].join("\n") + "\n");
+    args.push("-r", file);
+  }
+  if (inputs.constraintLines.length) {
+    const file = join(s.tmp, "constraints.txt");
+    writeFileSync(file, inputs.constraintLines.join("\n") + "\n");
+    args.push("-c", file);
+  }
+  return args;
+}
+
+async function decisionMap(index: UnifiedIndex): Promise<Map<string, ProjectDecision>> {
+  return new Map((await index.decisions()).map((d) => [d.name, d]));
+}
+
+async function failureOf(s: Session, stderr: string, exitCode: number): Promise<number> {
+  const err = attributeFailure(stderr, await decisionMap(s.index), s.index.incidents);
+  if (err) throw err;
+  return exitCode;
+}
+
+/** download, wheel, index, lock, list --outdated: one pip run; the index already hides what policy forbids. */
+async function single(s: Session): Promise<number> {
+  const args = ["-m", "pip", ...renderOptions(s.inv.general), s.inv.command, ...renderOptions(s.inv.options), `--index-url=${s.index.url}`];
+  if (s.inv.command === "index") args.push(...s.inv.args);
+  else if (s.inv.command !== "list") args.push(...writeInputs(s));
+  const run = await runPip(s.pip.python, args, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+  if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
+  return 0;
+}
+
+/**
+ * install: resolve first (pip's own resolver, dry run, through the index), show the plan and what
+ * policy held back, then install exactly that set with --no-deps (and hashes when every file has
+ * one), so what gets installed is what was shown.
+ */
+async function install(s: Session): Promise<number> {
+  const { inv, out } = s;
+  const reportFile = join(s.tmp, "report.json");
+  const verbose = hasOption([...inv.general, ...inv.options], "verbose");
+  const resolveArgs = [
+    "-m",
+    "pip",
+    ...renderOptions(inv.general),
+    ...(verbose ? [] : ["--quiet"]),
+    "install",
+    ...renderOptions(inv.options, ["report", "dry-run"]),
+    "--dry-run",
+    `--report=${reportFile}`,
+    `--index-url=${s.index.url}`,
+    ...writeInputs(s),
+  ];
+  out.info("resolving through the unified index…");
+  const resolved = await runPip(s.pip.python, resolveArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+  if (resolved.exitCode !== 0) return failureOf(s, resolved.stderr, resolved.exitCode);
+
+  const items = readInstallReport(reportFile);
+  const decisions = await decisionMap(s.index);
+  const planned: PlannedPackage[] = [];
+  const held: HeldBack[] = [];
+  for (const item of items) {
+    if (item.isDirect && !item.localDir && s.policy.directReferences === "block") {
+      throw blockedError(`blocked: ${item.name} ${item.version} comes from a direct reference (${redactUrl(item.url)})`);
+    }
+    const d = decisions.get(item.name);
+    const source: PlannedPackage["source"] = item.localDir ? "local" : item.isDirect ? "direct" : (d?.source ?? "public");
+    const warnings = d?.versions.find((v) => v.version === item.version)?.reasons.filter((r) => r.verdict === "warn") ?? [];
+    planned.push({ name: item.name, version: item.version, source, requested: item.requested, warnings: [...(d?.nameReasons.filter((r) => r.verdict === "warn") ?? []), ...warnings] });
+    if (d) held.push(...heldBack(d, item.version));
+  }
+  out.lines(renderPlan(planned, held, out.style));
+
+  const userReport = optionValues(inv.options, "report").pop();
+  if (hasOption(inv.options, "dry-run") || items.length === 0) {
+    if (userReport) copyReport(reportFile, userReport, s.ctx);
+    return 0;
+  }
+
+  const pinned = join(s.tmp, "pinned.txt");
+  const hashed = items.every((i) => !i.isDirect && i.sha256);
+  writeFileSync(pinned, items.map((i) => pinLine(i, hashed)).join("\n") + "\n");
+  const installArgs = [
+    "-m",
+    "pip",
+    ...renderOptions(inv.general),
+    "install",
+    ...renderOptions(inv.options, ["report", "dry-run", "no-deps", "require-hashes", "pre", "prefer-binary", "only-binary", "no-binary"]),
+    "--no-deps",
+    ...(hashed ? ["--require-hashes"] : []),
+    `--index-url=${s.index.url}`,
+    "-r",
+    pinned,
+  ];
+  const run = await runPip(s.pip.python, installArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+  if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
+  if (userReport) copyReport(reportFile, userReport, s.ctx);
+  return 0;
+}
+
+function pinLine(item: ReportItem, hashed: boolean): string {
+  if (item.localDir) {
+    const path = fileURLToPath(item.url);
+    return item.editable ? `-e ${path}` : path;
+  }
+  if (item.isDirect) return `${item.name} @ ${item.url}`;
+  return hashed ? `${item.name}==${item.version} --hash=sha256:${item.sha256}` : `${item.name}==${item.version}`;
+}
+
+/** pip's own --report, honoured with the report of the resolve pass ("-" is stdout, as in pip). */
+function copyReport(from: string, to: string, ctx: CommandContext): void {
+  if (to === "-") ctx.stdout.write(readFileSync(from, "utf8"));
+  else copyFileSync(from, isAbsolute(to) ? to : join(ctx.cwd, to));
+}

@@ -1,0 +1,213 @@
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { SafePipError, describeError } from "../core/errors.js";
+import type { HttpClient } from "../core/http.js";
+import { normalizeName } from "../core/names.js";
+import { redactUrl } from "../core/redact.js";
+import type { ReleaseChecker } from "../checks/release.js";
+import type { Policy } from "../policy/schema.js";
+import type { DistFile } from "./model.js";
+import { buildProject, type ProjectDecision, type ServedProject } from "./project.js";
+import { renderHtml, renderJson, wantsJson } from "./render.js";
+import { Router } from "./router.js";
+
+export interface IndexOptions {
+  policy: Policy;
+  http: HttpClient;
+  checker: ReleaseChecker;
+  now?: () => Date;
+}
+
+/** A problem the index met while serving, kept so the command can explain pip's failure. */
+export interface IndexIncident {
+  kind: "upstream" | "direct-access" | "file";
+  project?: string | undefined;
+  message: string;
+}
+
+/**
+ * The unified index: a PEP 503/691 server on 127.0.0.1 that is pip's only source for the run.
+ * Each project page is built once (routing, age, checks) and reused by every later request in the
+ * run — the resolve pass and the install pass see exactly the same page.
+ */
+export class UnifiedIndex {
+  readonly projects = new Map<string, Promise<ServedProject>>();
+  readonly incidents: IndexIncident[] = [];
+  private readonly files = new Map<string, DistFile>();
+  private readonly router: Router;
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+  private port = 0;
+
+  constructor(private readonly opts: IndexOptions) {
+    this.router = new Router(opts.http, opts.policy.index, opts.policy.internal);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/simple/`;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) send(res, 500, "text/plain", `safe-pip index error: ${describeError(err)}\n`);
+        else res.destroy();
+      });
+    });
+    // pip sends CONNECT (or absolute-form requests) when it tries to reach a host other than us
+    // through the proxy variables we point at this server: refuse and remember.
+    server.on("connect", (req: IncomingMessage, socket: Socket) => {
+      this.incidents.push({ kind: "direct-access", message: `pip tried to reach ${redactUrl(req.url ?? "?")} directly; refused` });
+      socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    });
+    server.on("connection", (s: Socket) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** The served project, built on first request and cached for the run. */
+  project(name: string): Promise<ServedProject> {
+    const key = normalizeName(name);
+    let p = this.projects.get(key);
+    if (!p) {
+      p = this.router
+        .route(key)
+        .then((routed) => buildProject(key, routed, { ...this.opts, now: this.opts.now?.() ?? new Date() }))
+        .then((served) => {
+          for (const f of served.files) this.files.set(`${key}/${f.filename}`, f);
+          return served;
+        });
+      p.catch((err: unknown) => this.incidents.push({ kind: "upstream", project: key, message: describeError(err) }));
+      this.projects.set(key, p);
+    }
+    return p;
+  }
+
+  /** Decisions about every project pip asked for, in request order (failed ones omitted). */
+  async decisions(): Promise<ProjectDecision[]> {
+    const settled = await Promise.allSettled(this.projects.values());
+    return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.decision] : []));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = req.url ?? "/";
+    if (!raw.startsWith("/")) {
+      this.incidents.push({ kind: "direct-access", message: `pip tried to fetch ${redactUrl(raw)} directly; refused` });
+      return send(res, 403, "text/plain", "safe-pip: only the unified index may be used\n");
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
+    const path = decodeURIComponent(new URL(raw, "http://x").pathname);
+    if (path === "/simple" || path === "/simple/") {
+      return wantsJson(req.headers.accept)
+        ? send(res, 200, "application/vnd.pypi.simple.v1+json", JSON.stringify({ meta: { "api-version": "1.1" }, projects: [] }))
+        : send(res, 200, "text/html", "<!DOCTYPE html><html><body></body></html>\n");
+    }
+    const page = /^\/simple\/([^/]+)\/?$/.exec(path);
+    if (page) return this.servePage(page[1]!, req, res);
+    const file = /^\/files\/([^/]+)\/([^/]+)$/.exec(path);
+    if (file) return this.serveFile(file[1]!, file[2]!, req, res);
+    return send(res, 404, "text/plain", "not found\n");
+  }
+
+  private async servePage(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const key = normalizeName(name);
+    if (key !== name || !req.url!.endsWith("/")) {
+      res.writeHead(301, { location: `/simple/${encodeURIComponent(key)}/`, "content-length": "0" });
+      return void res.end();
+    }
+    let served: ServedProject;
+    try {
+      served = await this.project(key);
+    } catch (err) {
+      const msg = err instanceof SafePipError ? err.message : describeError(err);
+      return send(res, 502, "text/plain", `safe-pip: ${msg}\n`);
+    }
+    if (served.decision.status === "not-found") return send(res, 404, "text/plain", "not found\n");
+    const json = wantsJson(req.headers.accept);
+    const versions = served.decision.versions.filter((v) => v.served).map((v) => v.version);
+    return json
+      ? send(res, 200, "application/vnd.pypi.simple.v1+json", renderJson(key, served.files, versions))
+      : send(res, 200, "application/vnd.pypi.simple.v1+html", renderHtml(key, served.files));
+  }
+
+  private async serveFile(project: string, filename: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const isMetadata = filename.endsWith(".metadata");
+    const file = this.files.get(`${project}/${isMetadata ? filename.slice(0, -".metadata".length) : filename}`);
+    if (!file || (isMetadata && !file.coreMetadata)) return send(res, 404, "text/plain", "safe-pip: not a file this index offered\n");
+    const url = isMetadata ? `${file.url}.metadata` : file.url;
+    const expected = isMetadata ? (typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined) : file.hashes.sha256;
+    let upstream;
+    try {
+      upstream = await this.opts.http.open(url);
+    } catch (err) {
+      this.incidents.push({ kind: "file", project, message: describeError(err) });
+      return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
+    }
+    if (upstream.status !== 200) {
+      upstream.body.resume();
+      this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
+      return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
+    }
+    const headers: Record<string, string> = { "content-type": "application/octet-stream", "cache-control": "no-store" };
+    const length = upstream.headers["content-length"];
+    if (length) headers["content-length"] = length;
+    res.writeHead(200, headers);
+    if (req.method === "HEAD") {
+      upstream.body.destroy();
+      return void res.end();
+    }
+    // Stream, hashing as we go; on a hash or size mismatch the connection is cut before the last
+    // byte, so pip sees a broken download rather than a file it might trust.
+    const hash = createHash("sha256");
+    const limit = file.size !== undefined && !isMetadata ? file.size : undefined;
+    let size = 0;
+    const fail = (message: string) => {
+      this.incidents.push({ kind: "file", project, message });
+      upstream.body.destroy();
+      res.destroy();
+    };
+    try {
+      for await (const chunk of upstream.body) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (limit !== undefined && size > limit) return fail(`${filename} is larger than the ${limit} bytes its index declared`);
+        hash.update(buf);
+        if (!res.write(buf)) await new Promise<void>((r) => res.once("drain", () => r()));
+      }
+    } catch (err) {
+      return fail(`${filename}: download broke off (${describeError(err)})`);
+    }
+    if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
+    res.end();
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  res.end(body);
+}
+
+export async function startUnifiedIndex(opts: IndexOptions): Promise<UnifiedIndex> {
+  return new UnifiedIndex(opts).start();
+}

@@ -1,0 +1,41 @@
+import type { Env } from "../core/env.js";
+import { SAFE_PIP_ENV } from "../core/env.js";
+import type { PipSettings } from "./config.js";
+
+const PROXY_VARS = ["http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
+const NO_PROXY_VARS = ["no_proxy", "NO_PROXY"];
+
+/**
+ * The environment pip runs in. It is the one pin that reaches the whole process tree, build
+ * isolation's child pips included: no configuration file (PIP_CONFIG_FILE=/dev/null), no PIP_*
+ * variable but the harmless ones we chose, and our index as the only index. Unless the policy
+ * allows direct references, the proxy variables point at our own server too, so a URL requirement
+ * hidden in some project's metadata cannot be fetched behind our back (the index refuses and
+ * records it).
+ */
+export function buildPipEnv(opts: {
+  base: Env;
+  settings: PipSettings;
+  indexUrl: string;
+  indexOrigin: string;
+  allowDirect: boolean;
+}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.base)) {
+    if (v === undefined || k.startsWith("PIP_")) continue;
+    if (!opts.allowDirect && (PROXY_VARS.includes(k) || NO_PROXY_VARS.includes(k))) continue;
+    env[k] = v;
+  }
+  for (const [key, { value }] of opts.settings.keep) env[`PIP_${key.toUpperCase().replace(/-/g, "_")}`] = value;
+  env.PIP_CONFIG_FILE = "/dev/null";
+  env.PIP_INDEX_URL = opts.indexUrl;
+  env.PIP_DISABLE_PIP_VERSION_CHECK = "1";
+  env[SAFE_PIP_ENV.ACTIVE] = "1";
+  const loopback = ["127.0.0.1", "localhost"];
+  for (const k of NO_PROXY_VARS) {
+    const existing = opts.allowDirect ? (env[k] ?? "").split(",").filter(Boolean) : [];
+    env[k] = [...new Set([...existing, ...loopback])].join(",");
+  }
+  if (!opts.allowDirect) for (const k of PROXY_VARS) env[k] = opts.indexOrigin;
+  return env;
+}

@@ -1,0 +1,56 @@
+import { SafePipError } from "../core/errors.js";
+import { normalizeName } from "../core/names.js";
+import type { ProjectDecision } from "../index/project.js";
+import type { IndexIncident } from "../index/server.js";
+import { blockedDetail } from "./summary.js";
+
+/** Names pip says it could not satisfy, or that take part in a conflict it reports. */
+export function namesPipCouldNotSatisfy(stderr: string): string[] {
+  const names = new Set<string>();
+  const patterns = [
+    /Could not find a version that satisfies the requirement ([A-Za-z0-9][A-Za-z0-9._-]*)/g,
+    /No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)/g,
+    /The user requested ([A-Za-z0-9][A-Za-z0-9._-]*)/g,
+    /depends on ([A-Za-z0-9][A-Za-z0-9._-]*)/g,
+  ];
+  for (const re of patterns) for (const m of stderr.matchAll(re)) names.add(normalizeName(m[1]!));
+  return [...names];
+}
+
+/**
+ * After pip failed through our index, decides whether the policy (or an unreachable source) is
+ * the reason, so the user gets the rule that stopped them instead of pip's "no matching
+ * distribution". Returns undefined when pip failed for its own reasons.
+ */
+export function attributeFailure(stderr: string, decisions: Map<string, ProjectDecision>, incidents: IndexIncident[]): SafePipError | undefined {
+  const direct = incidents.filter((i) => i.kind === "direct-access");
+  if (direct.length) {
+    return new SafePipError("BLOCKED", `blocked: ${direct[0]!.message} (directReferences: block)`, {
+      hint: "a requirement or one of its dependencies points at a URL; the policy allows only the unified index",
+    });
+  }
+  const upstream = incidents.filter((i) => i.kind === "upstream" || i.kind === "file");
+  if (upstream.length) return new SafePipError("UNAVAILABLE", upstream[0]!.message);
+
+  const blocked: string[] = [];
+  const detail: string[] = [];
+  for (const name of namesPipCouldNotSatisfy(stderr)) {
+    const d = decisions.get(name);
+    if (!d) continue;
+    if (d.status === "not-found" && d.source === "internal") {
+      blocked.push(name);
+      detail.push(`${name} is ${d.why}, which does not have it; the public index is never asked for it`);
+      continue;
+    }
+    const lines = blockedDetail(d);
+    if (lines.length) {
+      blocked.push(name);
+      detail.push(...lines);
+    }
+  }
+  if (!blocked.length) return undefined;
+  return new SafePipError("BLOCKED", `blocked by policy: no allowed version of ${blocked.join(", ")} satisfies the request`, {
+    detail,
+    hint: "nothing was installed; `safe-pip explain <requirement>` shows every rule that applies",
+  });
+}

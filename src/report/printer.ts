@@ -1,0 +1,31 @@
+import type { CommandContext } from "../commands/context.js";
+import { redactText } from "../core/redact.js";
+import { chooseStyle, type Style } from "./style.js";
+
+/** safe-pip's own lines go to stderr, prefixed, so pip's stdout stays pip's. */
+export class Printer {
+  readonly style: Style;
+
+  constructor(private readonly ctx: CommandContext) {
+    this.style = chooseStyle(ctx.isTTY, ctx.env);
+  }
+
+  info(line: string): void {
+    if (!this.ctx.quiet) this.ctx.stderr.write(`${this.style.dim("safe-pip:")} ${redactText(line)}\n`);
+  }
+
+  lines(lines: string[]): void {
+    if (this.ctx.quiet) return;
+    for (const l of lines) this.ctx.stderr.write(`${redactText(l)}\n`);
+  }
+
+  warn(line: string): void {
+    if (!this.ctx.quiet) this.ctx.stderr.write(`${this.style.yellow("safe-pip: warning:")} ${redactText(line)}\n`);
+  }
+
+  /** Errors and blocks print even with -q. */
+  error(line: string, detail: string[] = []): void {
+    this.ctx.stderr.write(`${this.style.red("safe-pip:")} ${redactText(line)}\n`);
+    for (const d of detail) this.ctx.stderr.write(`  ${redactText(d)}\n`);
+  }
+}
