@@ -23,6 +23,8 @@ export interface FakeRelease {
   license?: string;
   licenseExpression?: string;
   classifiers?: string[];
+  /** Serve this file (a real wheel or an sdist) instead of building a wheel; no PEP 658 metadata. */
+  file?: { filename: string; data: Buffer };
 }
 
 export interface FakeIndexOptions {
@@ -96,6 +98,7 @@ interface Project {
 const wheelCache = new Map<string, BuiltWheel>();
 
 function wheelFor(name: string, r: FakeRelease): BuiltWheel {
+  if (r.file) return { filename: r.file.filename, data: r.file.data, sha256: sha256Hex(r.file.data), metadata: "" };
   const spec: WheelSpec = {
     name,
     version: r.version,
@@ -332,7 +335,7 @@ export async function startFakeIndex(opts: FakeIndexOptions): Promise<FakeIndex>
       size: w.data.length,
       ...(r.uploadTime && { "upload-time": isoUploadTime(r.uploadTime) }),
       // PEP 714 name plus the legacy PEP 658 one, as PyPI serves both.
-      ...(coreMetadata && {
+      ...(coreMetadata && w.metadata !== "" && {
         "core-metadata": { sha256: sha256Hex(w.metadata) },
         "dist-info-metadata": { sha256: sha256Hex(w.metadata) },
       }),
@@ -351,7 +354,7 @@ export async function startFakeIndex(opts: FakeIndexOptions): Promise<FakeIndex>
       if (r.requiresPython !== undefined) attrs.push(`data-requires-python="${escapeHtml(r.requiresPython)}"`);
       const yanked = yankValue(r);
       if (yanked !== false) attrs.push(`data-yanked="${yanked === true ? "" : escapeHtml(yanked)}"`);
-      if (coreMetadata) {
+      if (coreMetadata && w.metadata !== "") {
         const h = `sha256=${sha256Hex(w.metadata)}`;
         attrs.push(`data-core-metadata="${h}"`, `data-dist-info-metadata="${h}"`);
       }

@@ -25,13 +25,31 @@ export async function fetchProjectPage(http: HttpClient, indexUrl: string, norma
   if (res.status !== 200) throw upstreamError(url, `answered HTTP ${res.status}`);
   const type = res.contentType.split(";")[0]!.trim().toLowerCase();
   const text = res.body.toString("utf8");
-  if (type === JSON_TYPE || type === "application/json") return parseSimpleJson(text, res.url, normalizedName);
-  if (type === HTML_TYPE || type === "text/html" || type === "") {
+  let page: ProjectPage;
+  if (type === JSON_TYPE || type === "application/json") page = parseSimpleJson(text, res.url, normalizedName);
+  else if (type === HTML_TYPE || type === "text/html" || type === "") {
     if (!/<(!doctype|html|body|a\b|head|meta)/i.test(text) && text.trim() !== "")
       throw upstreamError(url, "answered something that is not a PEP 503 HTML page");
-    return { name: normalizedName, files: parseSimpleHtml(text, res.url), url: res.url };
-  }
-  throw upstreamError(url, `answered an unexpected content type "${type}"`);
+    page = { name: normalizedName, files: parseSimpleHtml(text, res.url), url: res.url };
+  } else throw upstreamError(url, `answered an unexpected content type "${type}"`);
+  return withCredentials(page, indexUrl);
+}
+
+/**
+ * Files on the same host as an index that needs credentials need them too (pip applies an index's
+ * credentials to its whole host). They stay inside the URL, which is redacted wherever it is shown.
+ */
+function withCredentials(page: ProjectPage, indexUrl: string): ProjectPage {
+  const index = new URL(indexUrl);
+  if (!index.username && !index.password) return page;
+  const files = page.files.map((f) => {
+    const u = new URL(f.url);
+    if (u.host !== index.host || u.username || u.password) return f;
+    u.username = index.username;
+    u.password = index.password;
+    return { ...f, url: u.toString() };
+  });
+  return { ...page, files };
 }
 
 type Json = Record<string, unknown>;
