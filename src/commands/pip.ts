@@ -18,6 +18,7 @@ import { formatSourceNote } from "../pip/sources.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy, PolicyLayer } from "../policy/schema.js";
 import { attributeFailure } from "../report/failure.js";
+import { checkLicense, licenseFromMetadata } from "../checks/license.js";
 import { Printer } from "../report/printer.js";
 import { heldBack, renderPlan, type HeldBack, type PlannedPackage } from "../report/summary.js";
 import type { CommandContext } from "./context.js";
@@ -175,6 +176,7 @@ async function install(s: Session): Promise<number> {
     if (d) held.push(...heldBack(d, item.version));
   }
   out.lines(renderPlan(planned, held, out.style));
+  enforceLicenses(items, s.policy);
 
   const userReport = optionValues(inv.options, "report").pop();
   if (hasOption(inv.options, "dry-run") || items.length === 0) {
@@ -201,6 +203,21 @@ async function install(s: Session): Promise<number> {
   if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
   if (userReport) copyReport(reportFile, userReport, s.ctx);
   return 0;
+}
+
+/**
+ * Licences are read from the resolved packages' metadata in pip's report (never by running their
+ * code) and checked before anything is installed.
+ */
+function enforceLicenses(items: ReportItem[], policy: Policy): void {
+  if (!policy.licenses.allow && policy.licenses.deny.length === 0) return;
+  const detail: string[] = [];
+  for (const item of items) {
+    if (item.localDir) continue;
+    const reasons = checkLicense(licenseFromMetadata(item.licenseText), policy.licenses, policy.unknownLicense);
+    for (const r of reasons.filter((x) => x.verdict === "block")) detail.push(`${item.name} ${item.version}: ${r.message}`);
+  }
+  if (detail.length) throw blockedError(`blocked by policy: ${detail.length} package${detail.length === 1 ? "" : "s"} with a licence the policy does not allow`, undefined, detail);
 }
 
 function pinLine(item: ReportItem, hashed: boolean): string {

@@ -38,7 +38,8 @@ export class SafePipError extends Error {
 
 export const usageError = (message: string, hint?: string) => new SafePipError("USAGE", message, { hint });
 export const configError = (message: string, hint?: string) => new SafePipError("CONFIG", message, { hint });
-export const blockedError = (message: string, hint?: string) => new SafePipError("BLOCKED", message, { hint });
+export const blockedError = (message: string, hint?: string, detail?: string[]) =>
+  new SafePipError("BLOCKED", message, { hint, ...(detail ? { detail } : {}) });
 export const unavailableError = (message: string, cause?: unknown) =>
   new SafePipError("UNAVAILABLE", message, { cause });
 

@@ -32,6 +32,8 @@ export interface ProjectDecision {
 export interface ServedProject {
   decision: ProjectDecision;
   files: DistFile[];
+  /** The owning upstream index, unredacted (for follow-up requests such as metadata). */
+  indexUrl: string;
 }
 
 export interface BuildContext {
@@ -102,10 +104,11 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
     nameReasons: [],
     versions: [],
   };
-  if (!page) return { decision: { ...base, status: "not-found" }, files: [] };
+  const indexUrl = route.indexUrl;
+  if (!page) return { decision: { ...base, status: "not-found" }, files: [], indexUrl };
 
   base.nameReasons = ctx.checker.checkName("PyPI", name, route.source);
-  if (worstVerdict(base.nameReasons) === "block") return { decision: { ...base, status: "blocked" }, files: [] };
+  if (worstVerdict(base.nameReasons) === "block") return { decision: { ...base, status: "blocked" }, files: [], indexUrl };
 
   const exempt = route.source === "internal" && ctx.policy.internalAge === "exempt";
   let files = page.files;
@@ -146,5 +149,5 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
     versions.push({ version, served: ok, reasons, uploadTime: e.upload, yanked: e.yanked });
   }
   versions.sort((a, b) => compareVersions(a.version, b.version));
-  return { decision: { ...base, versions }, files: served };
+  return { decision: { ...base, versions }, files: served, indexUrl };
 }

@@ -14,6 +14,8 @@ export interface ReportItem {
   localDir: boolean;
   requested: boolean;
   requires: string[];
+  /** The licence fields of the metadata, as METADATA-style lines for the licence check. */
+  licenseText: string;
 }
 
 type Json = Record<string, unknown>;
@@ -46,6 +48,11 @@ export function readInstallReport(path: string): ReportItem[] {
       localDir: dir !== undefined,
       requested: item.requested === true,
       requires: Array.isArray(meta.requires_dist) ? meta.requires_dist.map(String) : [],
+      licenseText: [
+        ...(typeof meta.license_expression === "string" ? [`License-Expression: ${meta.license_expression}`] : []),
+        ...(typeof meta.license === "string" ? [`License: ${meta.license.split("\n")[0]}`] : []),
+        ...(Array.isArray(meta.classifier) ? meta.classifier.map((c) => `Classifier: ${String(c)}`) : []),
+      ].join("\n"),
     };
   });
 }
