@@ -3,7 +3,7 @@ import { normalizeName } from "../core/names.js";
 import type { AllowDenyEntry } from "../policy/schema.js";
 import type { Ecosystem } from "./release.js";
 import type { Reason } from "./types.js";
-import { rVersionSatisfies } from "./rversion.js";
+import { satisfies as rSatisfies, type ConstraintOp } from "../r/versions.js";
 
 /** An entry whose `expires` date has passed no longer applies (exceptions expire, like osv-scanner's). */
 export function activeEntries(entries: AllowDenyEntry[], now: Date): AllowDenyEntry[] {
@@ -21,6 +21,18 @@ export function versionMatches(ecosystem: Ecosystem, version: string | undefined
   if (version === undefined) return false;
   if (ecosystem === "PyPI") return validRange(spec) ? satisfies(version, spec, { prereleases: true }) : false;
   return rVersionSatisfies(version, spec);
+}
+
+/** R-style constraints in a policy entry: ">= 1.2", "< 2.0, != 1.5-1"; a bare version means "==". */
+function rVersionSatisfies(version: string, spec: string): boolean {
+  return spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .every((clause) => {
+      const m = /^(>=|<=|==|!=|>|<)?\s*(\S+)$/.exec(clause);
+      return m !== null && rSatisfies(version, { op: (m[1] ?? "==") as ConstraintOp, version: m[2]! });
+    });
 }
 
 function label(e: AllowDenyEntry): string {

@@ -23,6 +23,8 @@ export interface ReleaseChecker {
   checkName(ecosystem: Ecosystem, name: string, source: "internal" | "public"): Reason[];
   /** Checks of one release; many versions of one project are checked with one OSV lookup. */
   checkReleases(releases: ReleaseInfo[]): Promise<Map<string, Reason[]>>;
+  /** Starts slow lookups (OSV) for a project early, so they overlap with fetching its page. */
+  warm?(ecosystem: Ecosystem, name: string): void;
 }
 
 /** A checker that passes everything: for tests of the index alone, and `"osv": "off"` style runs. */

@@ -1,6 +1,9 @@
 import type { CommandContext } from "../commands/context.js";
 import { serveCommand } from "../commands/serve.js";
 import { explainCommand } from "../commands/explain.js";
+import { osvCommand } from "../commands/osv.js";
+import { runR } from "../commands/r.js";
+import { usageError } from "../core/errors.js";
 
 export type OwnCommand = (argv: string[], ctx: CommandContext) => Promise<number>;
 
@@ -8,4 +11,10 @@ export type OwnCommand = (argv: string[], ctx: CommandContext) => Promise<number
 export const OWN_COMMANDS: Record<string, OwnCommand> = {
   serve: serveCommand,
   explain: explainCommand,
+  osv: osvCommand,
+  r: runR,
+  setup: async (argv, ctx) => {
+    if (argv[1] === "r") return runR(argv, ctx);
+    throw usageError("usage: safe-pip setup shell|r [--undo]");
+  },
 };

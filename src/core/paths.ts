@@ -29,3 +29,12 @@ export function packageRoot(): string {
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
+
+/** Per-user cache and state directories (XDG on Linux; the same layout on macOS keeps it simple). */
+export function cacheDir(env: Readonly<Record<string, string | undefined>>): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME ?? "/tmp", ".cache"), "safe-pip");
+}
+
+export function stateDir(env: Readonly<Record<string, string | undefined>>): string {
+  return join(env.XDG_STATE_HOME || join(env.HOME ?? "/tmp", ".local", "state"), "safe-pip");
+}

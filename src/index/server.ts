@@ -91,6 +91,7 @@ export class UnifiedIndex {
     const key = normalizeName(name);
     let p = this.projects.get(key);
     if (!p) {
+      this.opts.checker.warm?.("PyPI", key);
       p = this.router
         .route(key)
         .then((routed) => buildProject(key, routed, { ...this.opts, now: this.opts.now?.() ?? new Date() }))
