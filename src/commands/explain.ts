@@ -8,7 +8,6 @@ import { worstVerdict, type Reason, type Verdict } from "../checks/types.js";
 import type { ReleaseChecker } from "../checks/release.js";
 import { UnifiedIndex } from "../index/server.js";
 import { compareVersions, type ProjectDecision } from "../index/project.js";
-import { fetchCoreMetadata } from "../index/metadata.js";
 import { classifyRequirement } from "../pip/requirement.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy } from "../policy/schema.js";
@@ -134,7 +133,7 @@ async function explainOne(text: string, deps: ExplainDeps): Promise<Explanation>
   reasons.push(...chosenDecision.reasons);
   if (deps.policy.licenses.allow || deps.policy.licenses.deny.length) {
     try {
-      const meta = await fetchCoreMetadata(deps.http, deps.index, name, chosen);
+      const meta = await deps.index.coreMetadata(name, chosen);
       reasons.push(...checkLicense(meta === undefined ? undefined : licenseFromMetadata(meta), deps.policy.licenses, deps.policy.unknownLicense));
     } catch (err) {
       reasons.push({ check: "license", verdict: "block", message: `not checked: ${describeError(err)}` });

@@ -176,7 +176,7 @@ async function install(s: Session): Promise<number> {
     if (d) held.push(...heldBack(d, item.version));
   }
   out.lines(renderPlan(planned, held, out.style));
-  enforceLicenses(items, s.policy);
+  await enforceLicenses(items, s);
 
   const userReport = optionValues(inv.options, "report").pop();
   if (hasOption(inv.options, "dry-run") || items.length === 0) {
@@ -209,12 +209,17 @@ async function install(s: Session): Promise<number> {
  * Licences are read from the resolved packages' metadata in pip's report (never by running their
  * code) and checked before anything is installed.
  */
-function enforceLicenses(items: ReportItem[], policy: Policy): void {
+async function enforceLicenses(items: ReportItem[], s: Session): Promise<void> {
+  const { policy } = s;
   if (!policy.licenses.allow && policy.licenses.deny.length === 0) return;
   const detail: string[] = [];
   for (const item of items) {
     if (item.localDir) continue;
-    const reasons = checkLicense(licenseFromMetadata(item.licenseText), policy.licenses, policy.unknownLicense);
+    // pip's report drops metadata fields it does not know (License-Expression in older pips), so
+    // prefer the release's own core metadata, which the index has usually seen already.
+    const meta = item.isDirect ? undefined : await s.index.coreMetadata(item.name, item.version).catch(() => undefined);
+    const info = (meta !== undefined ? licenseFromMetadata(meta) : undefined) ?? licenseFromMetadata(item.licenseText);
+    const reasons = checkLicense(info, policy.licenses, policy.unknownLicense);
     for (const r of reasons.filter((x) => x.verdict === "block")) detail.push(`${item.name} ${item.version}: ${r.message}`);
   }
   if (detail.length) throw blockedError(`blocked by policy: ${detail.length} package${detail.length === 1 ? "" : "s"} with a licence the policy does not allow`, undefined, detail);

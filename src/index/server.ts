@@ -7,7 +7,8 @@ import { normalizeName } from "../core/names.js";
 import { redactUrl } from "../core/redact.js";
 import type { ReleaseChecker } from "../checks/release.js";
 import type { Policy } from "../policy/schema.js";
-import type { DistFile } from "./model.js";
+import { versionFromFilename, type DistFile } from "./model.js";
+import { fetchCoreMetadata } from "./metadata.js";
 import { buildProject, type ProjectDecision, type ServedProject } from "./project.js";
 import { renderHtml, renderJson, wantsJson } from "./render.js";
 import { Router } from "./router.js";
@@ -35,6 +36,8 @@ export class UnifiedIndex {
   readonly projects = new Map<string, Promise<ServedProject>>();
   readonly incidents: IndexIncident[] = [];
   private readonly files = new Map<string, DistFile>();
+  /** PEP 658 metadata that passed through to pip, kept (it is small) for licence checks. */
+  private readonly metadataSeen = new Map<string, string>();
   private readonly router: Router;
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -103,6 +106,18 @@ export class UnifiedIndex {
       this.projects.set(key, p);
     }
     return p;
+  }
+
+  /** Core metadata of a release: what pip already fetched through us, else fetched now. */
+  async coreMetadata(name: string, version: string): Promise<string | undefined> {
+    const key = normalizeName(name);
+    const served = await this.project(key);
+    for (const f of served.files) {
+      if (versionFromFilename(f.filename, key) !== version) continue;
+      const seen = this.metadataSeen.get(`${key}/${f.filename}`);
+      if (seen !== undefined) return seen;
+    }
+    return fetchCoreMetadata(this.opts.http, this, key, version);
   }
 
   /** Decisions about every project pip asked for, in request order (failed ones omitted). */
@@ -181,6 +196,7 @@ export class UnifiedIndex {
     // Stream, hashing as we go; on a hash or size mismatch the connection is cut before the last
     // byte, so pip sees a broken download rather than a file it might trust.
     const hash = createHash("sha256");
+    const kept: Buffer[] | undefined = isMetadata ? [] : undefined;
     const limit = file.size !== undefined && !isMetadata ? file.size : undefined;
     let size = 0;
     const fail = (message: string) => {
@@ -194,12 +210,14 @@ export class UnifiedIndex {
         size += buf.length;
         if (limit !== undefined && size > limit) return fail(`${filename} is larger than the ${limit} bytes its index declared`);
         hash.update(buf);
+        if (kept && size < 4 * 1024 * 1024) kept.push(buf);
         if (!res.write(buf)) await new Promise<void>((r) => res.once("drain", () => r()));
       }
     } catch (err) {
       return fail(`${filename}: download broke off (${describeError(err)})`);
     }
     if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
+    if (kept) this.metadataSeen.set(`${project}/${filename.slice(0, -".metadata".length)}`, Buffer.concat(kept).toString("utf8"));
     res.end();
   }
 }
