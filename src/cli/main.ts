@@ -57,7 +57,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     command !== undefined &&
     (FETCHING_COMMANDS.has(command) || (command === "list" && (hasOption(parsed.options, "outdated") || hasOption(parsed.options, "uptodate"))));
   if (!fetching || hasOption(all, "help")) return passThrough(rest, c);
-  return runThroughIndex(parsed, c, { policyOverrides: overrides });
+  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv });
 }
 
 /** Runs safe-pip; returns the exit code. Errors become one line (plus detail and a hint), never a stack. */

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync, copyFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SafePipError, blockedError } from "../core/errors.js";
+import { SafePipError, blockedError, describeError } from "../core/errors.js";
 import { HttpClient } from "../core/http.js";
-import { redactUrl } from "../core/redact.js";
+import { redactText, redactUrl } from "../core/redact.js";
 import { createChecker } from "../checks/checker.js";
 import type { ProjectDecision } from "../index/project.js";
 import { startUnifiedIndex, type UnifiedIndex } from "../index/server.js";
@@ -22,10 +22,15 @@ import { checkLicense, licenseFromMetadata } from "../checks/license.js";
 import { Printer } from "../report/printer.js";
 import { heldBack, renderPlan, type HeldBack, type PlannedPackage } from "../report/summary.js";
 import type { CommandContext } from "./context.js";
+import { appendAudit, writeReport, type RunRecord } from "../report/record.js";
+import { packageVersion, stateDir } from "../core/paths.js";
+import { envValue } from "../core/env.js";
 import { registerCleanup } from "./cleanup.js";
 
 export interface PipCommandFlags {
   policyOverrides: PolicyLayer;
+  /** The command line as typed, for the report and audit log (redacted when written). */
+  argv: string[];
 }
 
 /** Runs a pip command that does not fetch packages exactly as typed, with the user's environment. */
@@ -37,6 +42,7 @@ export async function passThrough(argv: string[], ctx: CommandContext): Promise<
 }
 
 interface Session {
+  record: RunRecord;
   ctx: CommandContext;
   out: Printer;
   policy: Policy;
@@ -75,7 +81,44 @@ export async function runThroughIndex(parsed: ParsedPipArgs, ctx: CommandContext
     await http.close();
     rmSync(tmp, { recursive: true, force: true });
   });
+  const record: RunRecord = {
+    time: new Date().toISOString(),
+    safePipVersion: packageVersion(),
+    command: [...flags.argv],
+    cwd: ctx.cwd,
+    exitCode: 0,
+    outcome: "resolved",
+    sourcesRemoved: inv.notes.map(formatSourceNote),
+    install: [],
+    heldBack: [],
+    projects: [],
+    incidents: [],
+  };
   try {
+    const code = await runSession();
+    record.exitCode = code;
+    if (code !== 0) record.outcome = "failed";
+    return code;
+  } catch (err) {
+    if (err instanceof SafePipError) {
+      record.exitCode = err.exitCode;
+      record.outcome = err.code === "BLOCKED" ? "blocked" : err.code === "UNAVAILABLE" ? "unavailable" : "failed";
+      record.error = { message: err.message, detail: err.detail };
+    } else {
+      record.exitCode = 70;
+      record.outcome = "failed";
+    }
+    throw err;
+  } finally {
+    if (index) {
+      record.projects = await index.decisions();
+      record.incidents = [...index.incidents];
+    }
+    saveRecord(record, ctx);
+    await unregister();
+  }
+
+  async function runSession(): Promise<number> {
     for (const n of inv.notes) out.info(formatSourceNote(n));
     const direct = directReferences(inv);
     if (direct.length && policy.directReferences === "block") {
@@ -93,10 +136,23 @@ export async function runThroughIndex(parsed: ParsedPipArgs, ctx: CommandContext
       indexOrigin: index.origin,
       allowDirect: policy.directReferences === "allow",
     });
-    const session: Session = { ctx, out, policy, pip, inv, index, tmp, env };
+    const session: Session = { record, ctx, out, policy, pip, inv, index, tmp, env };
     return inv.command === "install" ? await install(session) : await single(session);
-  } finally {
-    await unregister();
+  }
+}
+
+/** The report (when asked for) and the audit line (always; a failure to write it is only a warning). */
+function saveRecord(record: RunRecord, ctx: CommandContext): void {
+  const reportFile = envValue(ctx.env, "REPORT");
+  try {
+    if (reportFile) writeReport(isAbsolute(reportFile) ? reportFile : join(ctx.cwd, reportFile), record);
+  } catch (err) {
+    ctx.stderr.write(`safe-pip: warning: cannot write the report ${reportFile}: ${describeError(err)}\n`);
+  }
+  try {
+    appendAudit(stateDir(ctx.env), record);
+  } catch (err) {
+    ctx.stderr.write(`safe-pip: warning: cannot append to the audit log in ${stateDir(ctx.env)}: ${describeError(err)}\n`);
   }
 }
 
@@ -157,8 +213,8 @@ async function install(s: Session): Promise<number> {
     `--index-url=${s.index.url}`,
     ...writeInputs(s),
   ];
-  out.info("resolving through the unified index…");
-  const resolved = await runPip(s.pip.python, resolveArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+  const spinner = out.spin("resolving through the unified index…");
+  const resolved = await runPip(s.pip.python, resolveArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd }).finally(() => spinner.stop());
   if (resolved.exitCode !== 0) return failureOf(s, resolved.stderr, resolved.exitCode);
 
   const items = readInstallReport(reportFile);
@@ -175,12 +231,14 @@ async function install(s: Session): Promise<number> {
     planned.push({ name: item.name, version: item.version, source, requested: item.requested, warnings: [...(d?.nameReasons.filter((r) => r.verdict === "warn") ?? []), ...warnings] });
     if (d) held.push(...heldBack(d, item.version));
   }
+  s.record.install = planned;
+  s.record.heldBack = held;
   out.lines(renderPlan(planned, held, out.style));
   await enforceLicenses(items, s);
 
   const userReport = optionValues(inv.options, "report").pop();
   if (hasOption(inv.options, "dry-run") || items.length === 0) {
-    if (userReport) copyReport(reportFile, userReport, s.ctx);
+    if (userReport) copyReport(reportFile, userReport, s);
     return 0;
   }
 
@@ -201,7 +259,8 @@ async function install(s: Session): Promise<number> {
   ];
   const run = await runPip(s.pip.python, installArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
   if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
-  if (userReport) copyReport(reportFile, userReport, s.ctx);
+  s.record.outcome = "installed";
+  if (userReport) copyReport(reportFile, userReport, s);
   return 0;
 }
 
@@ -234,8 +293,14 @@ function pinLine(item: ReportItem, hashed: boolean): string {
   return hashed ? `${item.name}==${item.version} --hash=sha256:${item.sha256}` : `${item.name}==${item.version}`;
 }
 
-/** pip's own --report, honoured with the report of the resolve pass ("-" is stdout, as in pip). */
-function copyReport(from: string, to: string, ctx: CommandContext): void {
-  if (to === "-") ctx.stdout.write(readFileSync(from, "utf8"));
-  else copyFileSync(from, isAbsolute(to) ? to : join(ctx.cwd, to));
+/**
+ * pip's own --report, honoured with the report of the resolve pass ("-" is stdout, as in pip),
+ * plus a "safe_pip" key with safe-pip's decisions (consumers of pip's format ignore unknown keys).
+ */
+function copyReport(from: string, to: string, s: Session): void {
+  const report = JSON.parse(readFileSync(from, "utf8")) as Record<string, unknown>;
+  report.safe_pip = { sources_removed: s.record.sourcesRemoved, install: s.record.install, held_back: s.record.heldBack };
+  const text = redactText(JSON.stringify(report, null, 2)) + "\n";
+  if (to === "-") s.ctx.stdout.write(text);
+  else writeFileSync(isAbsolute(to) ? to : join(s.ctx.cwd, to), text);
 }

@@ -1,5 +1,6 @@
 import type { CommandContext } from "../commands/context.js";
 import { redactText } from "../core/redact.js";
+import ora from "ora";
 import { chooseStyle, type Style } from "./style.js";
 
 /** safe-pip's own lines go to stderr, prefixed, so pip's stdout stays pip's. */
@@ -17,6 +18,20 @@ export class Printer {
   lines(lines: string[]): void {
     if (this.ctx.quiet) return;
     for (const l of lines) this.ctx.stderr.write(`${redactText(l)}\n`);
+  }
+
+  /**
+   * A spinner while safe-pip waits (resolution, checks) — only on an interactive terminal, never in
+   * CI or with -q; elsewhere the same text is printed once as a plain line.
+   */
+  spin(text: string): { stop(): void } {
+    const enabled = this.ctx.isTTY && !this.ctx.quiet && !this.ctx.env.CI;
+    if (!enabled) {
+      this.info(text);
+      return { stop: () => undefined };
+    }
+    const spinner = ora({ text, stream: this.ctx.stderr as NodeJS.WriteStream, isEnabled: true, discardStdin: false }).start();
+    return { stop: () => void spinner.stop() };
   }
 
   warn(line: string): void {

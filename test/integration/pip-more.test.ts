@@ -141,6 +141,42 @@ describe("other pip commands", () => {
   });
 });
 
+describe("reports and the audit log", () => {
+  it("SAFE_PIP_REPORT gets the decisions as JSON, pip's --report gets a safe_pip key, and the audit log gets a line", async () => {
+    const dir = tempDir();
+    const iso = isolatedEnv({ SAFE_PIP_CONFIG: writePolicy({ index: publicIdx.url, osv: { source: "off" } }), SAFE_PIP_REPORT: join(dir, "decisions.json") });
+    const target = tempDir();
+    const r = await safePip(["install", "--target", target, "--report", join(dir, "pip-report.json"), "fresh", "--extra-index-url", evilIdx.url], { env: iso.env });
+    assert.equal(r.code, 0, r.stderr);
+    const decisions = JSON.parse(readFileSync(join(dir, "decisions.json"), "utf8")) as {
+      outcome: string;
+      install: Array<{ name: string; version: string }>;
+      heldBack: Array<{ name: string; version: string }>;
+      sourcesRemoved: string[];
+    };
+    assert.equal(decisions.outcome, "installed");
+    assert.deepEqual(decisions.install.map((p) => `${p.name}==${p.version}`), ["fresh==1.0"]);
+    assert.deepEqual(decisions.heldBack.map((p) => `${p.name}==${p.version}`), ["fresh==2.0"]);
+    assert.equal(decisions.sourcesRemoved.length, 1);
+    const pipReport = JSON.parse(readFileSync(join(dir, "pip-report.json"), "utf8")) as { version: string; install: unknown[]; safe_pip: { held_back: unknown[] } };
+    assert.equal(pipReport.version, "1");
+    assert.equal(pipReport.safe_pip.held_back.length, 1);
+    const audit = readFileSync(join(iso.home, ".local", "state", "safe-pip", "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { outcome: string; installed: string[] });
+    assert.equal(audit.length, 1);
+    assert.deepEqual(audit[0]!.installed, ["fresh==1.0 (public)"]);
+  });
+
+  it("a blocked run is recorded as blocked", async () => {
+    const iso = isolatedEnv({ SAFE_PIP_CONFIG: writePolicy({ index: publicIdx.url, osv: { source: "off" } }) });
+    const r = await safePip(["install", "--target", tempDir(), "fresh==2.0"], { env: iso.env });
+    assert.equal(r.code, 65);
+    const line = JSON.parse(readFileSync(join(iso.home, ".local", "state", "safe-pip", "audit.jsonl"), "utf8").trim()) as { outcome: string; exitCode: number; blocked: string[] };
+    assert.equal(line.outcome, "blocked");
+    assert.equal(line.exitCode, 65);
+    assert.match(line.blocked.join("\n"), /fresh 2\.0: uploaded 1 day ago/);
+  });
+});
+
 describe("credentials", () => {
   it("authenticate to an internal index and never appear in output", async () => {
     const url = authIdx.url.replace("http://", "http://deploy:s3cr3t-t0ken@");
