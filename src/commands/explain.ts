@@ -109,7 +109,7 @@ async function explainOne(text: string, deps: ExplainDeps): Promise<Explanation>
     });
     return { name, version: null, verdict: "block", reasons: reasons.map(strip) };
   }
-  reasons.push({ check: "internal", verdict: "allow", message: decision.source === "internal" ? `served only by ${decision.why}` : `from the public index ${decision.upstream}` });
+  reasons.push({ check: "internal", verdict: "allow", message: decision.source === "internal" ? `internal index only (${decision.why})` : `from the public index ${decision.upstream}` });
   reasons.push(...decision.nameReasons);
   if (decision.status === "not-found") {
     reasons.push({ check: "source", verdict: "block", message: decision.source === "internal" ? `${decision.why}, which does not have it` : "no such project on the index" });

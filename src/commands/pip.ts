@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { SafePipError, blockedError, describeError } from "../core/errors.js";
 import { HttpClient } from "../core/http.js";
 import { redactText, redactUrl } from "../core/redact.js";
+import { normalizeName } from "../core/names.js";
 import { createChecker } from "../checks/checker.js";
 import type { ProjectDecision } from "../index/project.js";
 import { startUnifiedIndex, type UnifiedIndex } from "../index/server.js";
@@ -230,6 +231,15 @@ async function install(s: Session): Promise<number> {
     const warnings = d?.versions.find((v) => v.version === item.version)?.reasons.filter((r) => r.verdict === "warn") ?? [];
     planned.push({ name: item.name, version: item.version, source, requested: item.requested, warnings: [...(d?.nameReasons.filter((r) => r.verdict === "warn") ?? []), ...warnings] });
     if (d) held.push(...heldBack(d, item.version));
+  }
+  // Requested projects that are already installed are not in the report, yet a newer release the
+  // policy held back is exactly what a user running `install --upgrade` wants explained.
+  for (const input of inv.inputs.inputs) {
+    if (input.constraint || input.req.kind !== "index") continue;
+    const d = decisions.get(normalizeName(input.req.name));
+    if (!d || items.some((i) => i.name === d.name)) continue;
+    const newest = d.versions.filter((v) => v.served).map((v) => v.version).pop();
+    if (newest) held.push(...heldBack(d, newest).map((h) => ({ ...h, using: `${newest} (the newest allowed; already satisfied)` })));
   }
   s.record.install = planned;
   s.record.heldBack = held;

@@ -51,6 +51,6 @@ export function attributeFailure(stderr: string, decisions: Map<string, ProjectD
   if (!blocked.length) return undefined;
   return new SafePipError("BLOCKED", `blocked by policy: no allowed version of ${blocked.join(", ")} satisfies the request`, {
     detail,
-    hint: "nothing was installed; `safe-pip explain <requirement>` shows every rule that applies",
+    hint: "`safe-pip explain <requirement>` shows every rule that applies",
   });
 }
