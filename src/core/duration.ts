@@ -27,8 +27,12 @@ export function parseDuration(input: string | number): number | undefined {
 /** "3 h", "2 days", "5 weeks": for messages, rounded down to the largest whole unit. */
 export function formatAge(ms: number): string {
   const abs = Math.max(0, ms);
+  // Weeks only from two on: "10 days" says more than "1 week".
+  if (abs >= 14 * 86400e3) {
+    const n = Math.floor(abs / (7 * 86400e3));
+    return `${n} weeks`;
+  }
   const units: Array<[number, string]> = [
-    [7 * 86400e3, "week"],
     [86400e3, "day"],
     [3600e3, "hour"],
     [60e3, "minute"],

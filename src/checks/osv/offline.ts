@@ -17,6 +17,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { crc32, inflateRawSync } from "node:zlib";
+import { formatAge } from "../../core/duration.js";
 import { SafePipError, describeError } from "../../core/errors.js";
 import type { OsvPolicy } from "../../policy/schema.js";
 import type { Ecosystem } from "../release.js";
@@ -245,14 +246,6 @@ export function buildIndex(records: Iterable<OsvRecord>): { index: OsvIndex; cou
 /** Where the update stamp lives: inside a directory database, next to a zip one. */
 export function stampPath(database: string, isDirectory: boolean): string {
   return isDirectory ? join(database, STAMP_NAME) : `${database}${STAMP_NAME}`;
-}
-
-/** "3 days", "20 hours", "5 minutes": ages in messages. */
-export function formatAge(ms: number): string {
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
-  if (ms >= 86400e3) return plural(Math.floor(ms / 86400e3), "day");
-  if (ms >= 3600e3) return plural(Math.floor(ms / 3600e3), "hour");
-  return plural(Math.max(0, Math.floor(ms / 60e3)), "minute");
 }
 
 async function databaseTime(database: string, isDirectory: boolean, mtimeMs: number): Promise<number> {
