@@ -40,9 +40,16 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return first === undefined ? 64 : 0;
   }
-  if (first === "--version" || first === "-V") {
+  if ((first === "--version" || first === "-V") && argv.length === 1) {
+    // pip's own line first, exactly as pip prints it (scripts parse `pip --version`), then ours.
+    let code = 0;
+    try {
+      code = await passThrough(["--version"], ctx);
+    } catch {
+      code = 0;
+    }
     ctx.stdout.write(`safe-pip ${packageVersion()}\n`);
-    return 0;
+    return code;
   }
   const own = OWN_COMMANDS[first];
   if (own) return own(argv, ctx);

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { homedir } from "node:os";
-import { SafePipError, describeError } from "../core/errors.js";
 import type { Env } from "../core/env.js";
+import { removeMarkedLine, setMarkedLine, type LineChange } from "../core/marked-line.js";
 
 /** Every line safe-pip adds ends with this, so `--undo` finds it again and nothing else. */
 export const HOOK_MARKER = "# safe-pip R hook";
@@ -32,59 +31,14 @@ export function userProfilePath(env: Env): string {
   return join(env.HOME || homedir(), ".Rprofile");
 }
 
-export type ProfileChange = "added" | "updated" | "unchanged" | "removed" | "absent";
+export type { LineChange as ProfileChange } from "../core/marked-line.js";
 
 /** Adds (or refreshes) the hook line, keeping every other line of the file as it was. */
-export function installHook(file: string, hookFile: string): ProfileChange {
-  const line = hookLine(hookFile);
-  const text = read(file);
-  const lines = text === undefined ? [] : text.split(/\r?\n/);
-  const ours = lines.findIndex((l) => l.includes(HOOK_MARKER));
-  if (ours !== -1 && lines[ours] === line && lines.filter((l) => l.includes(HOOK_MARKER)).length === 1) return "unchanged";
-  if (ours !== -1) {
-    const kept = lines.filter((l, i) => i === ours || !l.includes(HOOK_MARKER));
-    kept[kept.findIndex((l) => l.includes(HOOK_MARKER))] = line;
-    write(file, kept.join("\n"));
-    return "updated";
-  }
-  const body = text === undefined || text === "" ? "" : text.endsWith("\n") ? text : `${text}\n`;
-  write(file, `${body}${line}\n`);
-  return "added";
+export function installHook(file: string, hookFile: string): LineChange {
+  return setMarkedLine(file, hookLine(hookFile), HOOK_MARKER);
 }
 
 /** Removes the hook line; a file that held nothing else is removed too. */
-export function removeHook(file: string): ProfileChange {
-  const text = read(file);
-  if (text === undefined || !text.includes(HOOK_MARKER)) return "absent";
-  const kept = text.split(/\r?\n/).filter((l) => !l.includes(HOOK_MARKER)).join("\n");
-  const rest = kept.endsWith("\n") ? kept : `${kept}\n`;
-  if (rest.trim() === "") rmSync(file, { force: true });
-  else write(file, rest);
-  return "removed";
-}
-
-function read(file: string): string | undefined {
-  if (!existsSync(file)) return undefined;
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    throw new SafePipError("CONFIG", `cannot read ${file}: ${describeError(err)}`);
-  }
-}
-
-/**
- * Write-then-rename, so R never reads a half-written profile. A symlinked profile (dotfile
- * managers) is written through to its target, and the file keeps its mode.
- */
-function write(path: string, text: string): void {
-  const file = existsSync(path) ? realpathSync(path) : path;
-  const mode = existsSync(file) ? statSync(file).mode & 0o777 : 0o644;
-  const tmp = join(dirname(file), `.${process.pid}.safe-pip.tmp`);
-  try {
-    writeFileSync(tmp, text, { mode });
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new SafePipError("CONFIG", `cannot write ${file}: ${describeError(err)}`);
-  }
+export function removeHook(file: string): LineChange {
+  return removeMarkedLine(file, HOOK_MARKER);
 }
