@@ -17,6 +17,10 @@ export const SAFE_PIP_ENV = {
   BIN: "SAFE_PIP_BIN",
   /** Set by safe-pip in the environment of the pip it runs, so a shim never wraps twice. */
   ACTIVE: "SAFE_PIP_ACTIVE",
+  /** Exported by the shell functions (`safe-pip shell-init`), so `doctor` can see they are loaded. */
+  SHELL_INIT: "SAFE_PIP_SHELL_INIT",
+  /** Read by the R hook only: seconds to wait for `safe-pip r serve` to start. */
+  R_START_TIMEOUT: "SAFE_PIP_R_START_TIMEOUT",
 } as const;
 
 export type Env = Readonly<Record<string, string | undefined>>;
