@@ -4,6 +4,7 @@ import { explainCommand } from "../commands/explain.js";
 import { osvCommand } from "../commands/osv.js";
 import { runR } from "../commands/r.js";
 import { usageError } from "../core/errors.js";
+import { doctorCommand } from "../commands/doctor.js";
 import { setupPath, setupShell, shellInitCommand } from "../commands/shell.js";
 
 export type OwnCommand = (argv: string[], ctx: CommandContext) => Promise<number>;
@@ -13,6 +14,7 @@ export const OWN_COMMANDS: Record<string, OwnCommand> = {
   serve: serveCommand,
   explain: explainCommand,
   osv: osvCommand,
+  doctor: doctorCommand,
   "shell-init": shellInitCommand,
   r: runR,
   setup: async (argv, ctx) => {
