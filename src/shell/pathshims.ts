@@ -96,5 +96,5 @@ export function removeShims(dir: string): string[] {
       /* not empty after all, or not ours to remove */
     }
   }
-  return removed.sort();
+  return removed.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
 }

@@ -1,3 +1,10 @@
+/**
+ * Shell integration for real: bash, zsh and fish load the functions with the same line a user's rc
+ * file holds, then real pip installs go through the built safe-pip against a fake index. A bad
+ * extra index in the environment proves each call went through safe-pip (which removes it and says
+ * so), and the version installed (1.0: 2.0 is too new for the policy, 9.9 is only on the bad index)
+ * proves the policy applied. zsh and fish tests skip, with a message, where those shells are missing.
+ */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -7,15 +14,22 @@ import { packageRoot } from "../../src/core/paths.js";
 import { startFakeIndex, type FakeIndex } from "../helpers/pypi-server.js";
 import { cleanupAll, isolatedEnv, tempDir } from "../helpers/env.js";
 import { daysAgo, installedVersions, safePip, writePolicy } from "../helpers/cli.js";
+import { makeVenv } from "../helpers/venv.js";
 
-const CLI = [process.execPath, join(packageRoot(), "dist", "cli.js")];
-const cli = CLI.map((c) => `'${c}'`).join(" ");
+const CLI = `'${process.execPath}' '${join(packageRoot(), "dist", "cli.js")}'`;
+const ROUTED = /resolving through the unified index/g;
+const REMOVED = /ignored extra-index-url/g;
 let idx: FakeIndex;
 let evil: FakeIndex;
+let policy: string;
+let realPipVersion: string;
 
 before(async () => {
   idx = await startFakeIndex({ projects: { demo: [{ version: "1.0", uploadTime: daysAgo(30) }, { version: "2.0", uploadTime: daysAgo(1) }] } });
   evil = await startFakeIndex({ projects: { demo: [{ version: "9.9", uploadTime: daysAgo(30) }] } });
+  policy = writePolicy({ index: idx.url, osv: { source: "off" } });
+  const r = await execa("python3", ["-m", "pip", "--version"], { env: env(), extendEnv: false });
+  realPipVersion = String(r.stdout).trim();
 });
 after(async () => {
   await Promise.all([idx.close(), evil.close()]);
@@ -23,89 +37,115 @@ after(async () => {
 });
 
 function env(): Record<string, string> {
-  // The extra index in the environment proves each call went through safe-pip (which removes it).
-  return isolatedEnv({ SAFE_PIP_CONFIG: writePolicy({ index: idx.url, osv: { source: "off" } }), PIP_EXTRA_INDEX_URL: evil.url, PIP_ROOT_USER_ACTION: "ignore" }).env;
+  return isolatedEnv({ SAFE_PIP_CONFIG: policy, PIP_EXTRA_INDEX_URL: evil.url, PIP_ROOT_USER_ACTION: "ignore" }).env;
 }
 
-async function has(shell: string): Promise<boolean> {
-  return (await execa("sh", ["-c", `command -v ${shell}`], { reject: false })).exitCode === 0;
+async function which(shell: string): Promise<string | undefined> {
+  const r = await execa("sh", ["-c", `command -v ${shell}`], { reject: false });
+  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
 }
 
-const SHELLS: Array<{ name: "bash" | "zsh" | "fish"; init: string; status: string }> = [
-  { name: "bash", init: `eval "$(${cli} shell-init bash)"`, status: "$?" },
-  { name: "zsh", init: `eval "$(${cli} shell-init zsh)"`, status: "$?" },
-  { name: "fish", init: `${cli} shell-init fish | source`, status: "$status" },
-];
+const SHELLS = [
+  // What `safe-pip setup shell` writes, minus the marker comment.
+  { name: "bash", init: `eval "$(${CLI} shell-init bash)"`, status: "$?", activate: (v: string) => `. ${v}/bin/activate` },
+  { name: "zsh", init: `eval "$(${CLI} shell-init zsh)"`, status: "$?", activate: (v: string) => `. ${v}/bin/activate` },
+  { name: "fish", init: `${CLI} shell-init fish | source`, status: "$status", activate: (v: string) => `source ${v}/bin/activate.fish` },
+] as const;
 
-for (const sh of SHELLS) {
-  describe(`${sh.name} with the init line`, async () => {
-    const available = await has(sh.name);
-    it("routes pip, pip3 and python3 -m pip through safe-pip; leaves other calls and exit codes alone", { skip: available ? false : `${sh.name} is not installed` }, async () => {
-      const t1 = tempDir();
-      const t2 = tempDir();
-      const t3 = tempDir();
-      const script = [
+describe("shells with the init line", { concurrency: true }, async () => {
+  for (const sh of SHELLS) {
+    const path = await which(sh.name);
+    const skip = path ? false : `${sh.name} is not installed (Debian: apt-get install ${sh.name})`;
+    it(`${sh.name}: pip, python3 -m pip and (in a venv) pip3 install through safe-pip; python3 -c, pip --version and exit codes as before`, { skip }, async () => {
+      const [t1, t3, t4] = [tempDir(), tempDir(), tempDir()];
+      const venv = skip ? undefined : await makeVenv(join(tempDir(), "venv"));
+      const lines = [
         sh.init,
         `pip install --target ${t1} demo`,
-        `pip3 install --target ${t2} demo`,
         `python3 -m pip install --target ${t3} demo`,
         `python3 -c 'print(40 + 2)'`,
         `pip --version`,
-        `python3 -c 'import sys; sys.exit(3)'`,
-        `echo "exit=${sh.status}"`,
-      ].join("\n");
-      const r = await execa(sh.name, ["-c", script], { env: env(), extendEnv: false, reject: false, all: true });
+        `python3 -c 'import sys; sys.exit(3)'; echo "python-exit=${sh.status}"`,
+      ];
+      // pip's own exit code comes back through safe-pip and the function (once is enough).
+      if (sh.name === "bash") lines.push(`pip install --target ${t4} no-such-project; echo "pip-exit=${sh.status}"`);
+      // An activated venv: pip3 is the venv's, so the install lands in the venv.
+      lines.push(sh.activate(venv?.dir ?? ""), "pip3 install demo", `python -c 'import demo; print("venv-demo=" + demo.__version__)'`);
+      const r = await execa(path!, ["-c", lines.join("\n")], { env: env(), extendEnv: false, reject: false, all: true, timeout: 300_000 });
       const out = String(r.all);
       assert.equal(r.exitCode, 0, out);
-      for (const t of [t1, t2, t3]) assert.equal(installedVersions(t).demo, "1.0", out);
-      assert.equal(out.match(/resolving through the unified index/g)?.length, 3, out);
-      assert.equal(out.match(/ignored extra-index-url/g)?.length, 3, out);
+      for (const t of [t1, t3]) assert.equal(installedVersions(t).demo, "1.0", out);
+      assert.match(out, /^venv-demo=1\.0$/m);
+      assert.equal(out.match(ROUTED)?.length, sh.name === "bash" ? 4 : 3, out);
+      assert.equal(out.match(REMOVED)?.length, sh.name === "bash" ? 4 : 3, out);
       assert.match(out, /^42$/m);
-      assert.match(out, /^pip \d+\.\d+/m);
-      assert.match(out, /^exit=3$/m);
+      assert.ok(out.split("\n").includes(realPipVersion), `pip --version should print "${realPipVersion}"\n${out}`);
+      assert.doesNotMatch(out, /^safe-pip \d/m, "pip --version is pip's alone");
+      assert.match(out, /^python-exit=3$/m);
+      if (sh.name === "bash") {
+        assert.match(out, /No matching distribution found for no-such-project/);
+        assert.match(out, /^pip-exit=1$/m);
+      }
     });
-  });
-}
+  }
 
-describe("PATH shims", () => {
-  it("cover non-interactive sh (Makefiles, CI, IDEs) and never call themselves", async () => {
+  it("PATH shims: non-interactive sh (Makefiles, CI, IDEs) installs through safe-pip, and undo removes them", async () => {
     const e = env();
     const dir = join(tempDir(), "shims");
-    const r = await safePip(["setup", "path", "bash", "--dir", dir], { env: e });
-    assert.equal(r.code, 0, r.stderr);
+    const setup = await safePip(["setup", "path", "--dir", dir], { env: e });
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.equal(setup.stdout, `export PATH=${dir}:"$PATH" # safe-pip PATH shims`);
     assert.ok(existsSync(join(dir, "pip")) && existsSync(join(dir, "pip3")) && existsSync(join(dir, ".safe-pip-shims")));
+    assert.ok(!existsSync(join(e.HOME!, ".bashrc")), "without --rc no rc file is touched");
     const target = tempDir();
-    const run = await execa("sh", ["-c", `PATH=${dir}:"$PATH" pip install --target ${target} demo && PATH=${dir}:"$PATH" pip3 --version`], { env: e, extendEnv: false, reject: false, all: true });
-    assert.equal(run.exitCode, 0, String(run.all));
-    assert.match(String(run.all), /resolving through the unified index/);
-    assert.match(String(run.all), /^pip \d+/m);
+    const run = await execa("sh", ["-c", `${setup.stdout.trim()}\npip install --target ${target} demo\npip3 --version`], { env: e, extendEnv: false, reject: false, all: true });
+    const out = String(run.all);
+    assert.equal(run.exitCode, 0, out);
+    assert.equal(out.match(ROUTED)?.length, 1, out);
+    assert.ok(out.split("\n").includes(realPipVersion), out);
     assert.equal(installedVersions(target).demo, "1.0");
-    const rc = readFileSync(join(e.HOME!, ".bashrc"), "utf8");
-    assert.match(rc, /export PATH=.*shims:"\$PATH" # safe-pip PATH shims/);
-    const undo = await safePip(["setup", "path", "bash", "--dir", dir, "--undo"], { env: e });
-    assert.equal(undo.code, 0);
-    assert.ok(!existsSync(join(dir, "pip")));
-    assert.ok(!existsSync(join(e.HOME!, ".bashrc")));
+    const undo = await safePip(["setup", "path", "--dir", dir, "--undo"], { env: e });
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.ok(!existsSync(dir));
   });
 });
 
-describe("setup shell", () => {
-  it("adds one line to the rc file, idempotently, and --undo removes only that line", async () => {
+describe("setup shell and setup path --rc", { concurrency: true }, () => {
+  it("bash: one line in ~/.bashrc, idempotent; --undo gives the file back byte for byte", async () => {
     const e = env();
     const rc = join(e.HOME!, ".bashrc");
-    writeFileSync(rc, "# my settings\nalias ll='ls -l'\n");
+    const original = "# my settings\nalias ll='ls -l'\n";
+    writeFileSync(rc, original);
     for (let i = 0; i < 2; i++) assert.equal((await safePip(["setup", "shell", "bash"], { env: e })).code, 0);
     const text = readFileSync(rc, "utf8");
-    assert.equal(text.match(/safe-pip shell-init/g)?.length, 1);
-    assert.ok(text.startsWith("# my settings\nalias ll='ls -l'\n"));
-    await safePip(["setup", "shell", "bash", "--undo"], { env: e });
-    assert.equal(readFileSync(rc, "utf8"), "# my settings\nalias ll='ls -l'\n");
+    assert.equal(text, `${original}eval "$(${CLI.replace(/'/g, "")} shell-init bash)" # safe-pip shell-init: \`safe-pip setup shell --undo\` removes it\n`);
+    // The line works: an interactive bash reading this rc file routes pip.
+    const bash = await execa("bash", ["-ic", "type -t pip; type -t python3; python3 -c 'print(7)'"], { env: e, extendEnv: false, reject: false, stdin: "ignore" });
+    assert.equal(String(bash.stdout), "function\nfunction\n7", String(bash.stderr));
+    const undo = await safePip(["setup", "shell", "bash", "--undo"], { env: e });
+    assert.match(undo.stderr, /removed the safe-pip line from .*\.bashrc/);
+    assert.equal(readFileSync(rc, "utf8"), original);
   });
 
-  it("prints PowerShell code too, and refuses an unknown shell", async () => {
+  it("takes the shell from $SHELL; fish gets its own conf.d file; setup path --rc adds the PATH line there", async () => {
+    const e: Record<string, string> = { ...env(), SHELL: "/usr/bin/fish" };
+    const conf = join(e.XDG_CONFIG_HOME!, "fish", "conf.d", "safe-pip.fish");
+    assert.equal((await safePip(["setup", "shell"], { env: e })).code, 0);
+    const dir = join(tempDir(), "shims");
+    const r = await safePip(["setup", "path", "--dir", dir, "--rc"], { env: e });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(conf, "utf8").split("\n");
+    assert.match(lines[0]!, /^status is-interactive; and .* shell-init fish \| source # safe-pip shell-init/);
+    assert.equal(lines[1], `fish_add_path --global --path --prepend --move ${dir} # safe-pip PATH shims`);
+    await safePip(["setup", "path", "--dir", dir, "--undo"], { env: e });
+    await safePip(["setup", "shell", "--undo"], { env: e });
+    assert.ok(!existsSync(conf));
+  });
+
+  it("prints PowerShell code, and refuses an unknown shell", async () => {
     const ps = await safePip(["shell-init", "powershell"], { env: env() });
     assert.equal(ps.code, 0);
-    assert.match(ps.stdout, /function global:pip /);
+    assert.match(ps.stdout, /^function global:pip \{/m);
     const bad = await safePip(["shell-init", "tcsh"], { env: env() });
     assert.equal(bad.code, 64);
     assert.match(bad.stderr, /unknown shell "tcsh"/);
