@@ -3,7 +3,6 @@ import { packageVersion } from "../core/paths.js";
 import { hasOption, parsePipArgs } from "../pip/argv.js";
 import { FETCHING_COMMANDS } from "../pip/options.js";
 import { parseSnapshot, PolicyFormatError, type PolicyLayer } from "../policy/schema.js";
-import { passThrough, runThroughIndex } from "../commands/pip.js";
 import type { CommandContext } from "../commands/context.js";
 import { OWN_COMMANDS } from "./own-commands.js";
 import { HELP } from "./help.js";
@@ -44,7 +43,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     // pip's own line first, exactly as pip prints it (scripts parse `pip --version`), then ours.
     let code = 0;
     try {
-      code = await passThrough(["--version"], ctx);
+      code = await (await import("../commands/pip.js")).passThrough(["--version"], ctx);
     } catch {
       code = 0;
     }
@@ -52,7 +51,8 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     return code;
   }
   const own = OWN_COMMANDS[first];
-  if (own) return own(argv, ctx);
+  if (own) return (await own())(argv, ctx);
+  const { passThrough, runThroughIndex } = await import("../commands/pip.js");
 
   const { rest, overrides } = extractOwnFlags(argv);
   const parsed = parsePipArgs(rest);
