@@ -1,14 +1,25 @@
 #!/usr/bin/env node
 import { run } from "./cli/main.js";
 import { runAllCleanups } from "./commands/cleanup.js";
-import { runningChildren } from "./pip/run.js";
+import { stopChildren } from "./pip/run.js";
 
-// On Ctrl-C or SIGTERM: pass the signal to pip, stop the index, remove temporary files, and exit
-// the way a process killed by that signal would (128 + n), so shells and CI read it correctly.
+/** How long pip gets to stop after a signal before it is killed outright. */
+const STOP_GRACE_MS = 5000;
+
+// On Ctrl-C or SIGTERM: stop pip, stop the index, remove temporary files, and exit the way a
+// process killed by that signal would (128 + n), so shells and CI read it correctly. Only the first
+// signal counts: a repeated one (a second Ctrl-C, or one re-raised by a library's exit hook) must
+// not exit before the clean-up it would cut short; the grace period bounds the wait instead.
+let stoppedBy: number | undefined;
 for (const [signal, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
   process.on(signal, () => {
-    for (const child of runningChildren) child.kill(signal);
-    void runAllCleanups().finally(() => process.exit(128 + n));
+    if (stoppedBy !== undefined) return;
+    stoppedBy = 128 + n;
+    process.exitCode = stoppedBy;
+    void stopChildren(STOP_GRACE_MS)
+      .catch(() => undefined)
+      .then(() => runAllCleanups())
+      .finally(() => process.exit(stoppedBy));
   });
 }
 
@@ -21,4 +32,4 @@ const code = await run(process.argv.slice(2), {
   quiet: false,
 });
 await runAllCleanups();
-process.exitCode = code;
+process.exitCode = stoppedBy ?? code;

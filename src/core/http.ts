@@ -59,8 +59,13 @@ export class HttpClient {
         : new Agent(common);
   }
 
+  /**
+   * Ends every connection now. Not undici's graceful close(), which waits for requests in flight:
+   * an upstream that hangs would then hold a Ctrl-C clean-up (and the run's end) for the whole
+   * timeout, and nobody is waiting for those answers any more.
+   */
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
+    await this.dispatcher.destroy().catch(() => undefined);
   }
 
   /** GET with the body buffered up to maxBytes; non-2xx answers are returned, not thrown. */

@@ -5,7 +5,7 @@ import { redactUrl } from "../core/redact.js";
 import type { InternalSource } from "../policy/schema.js";
 import type { ProjectPage } from "./model.js";
 import { fetchProjectPage, JSON_TYPE } from "./upstream/simple.js";
-import { parseSimpleHtml } from "./upstream/html.js";
+import { endsInsideAnchor, parseSimpleHtml } from "./upstream/html.js";
 
 export interface Route {
   source: "internal" | "public";
@@ -95,6 +95,8 @@ export class Router {
       if (!Array.isArray(doc.projects)) return undefined;
       for (const p of doc.projects) if (typeof p.name === "string") names.add(normalizeName(p.name));
     } else {
+      // A listing cut short would leave internal names out, and those would go to the public index.
+      if (endsInsideAnchor(text)) throw new Error("answered an HTML listing that is cut off or malformed (an unclosed link)");
       for (const f of parseSimpleHtml(text, res.url)) names.add(normalizeName(f.filename));
     }
     return names;

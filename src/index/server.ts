@@ -194,11 +194,13 @@ export class UnifiedIndex {
       return void res.end();
     }
     // Stream, hashing as we go; on a hash or size mismatch the connection is cut before the last
-    // byte, so pip sees a broken download rather than a file it might trust.
+    // byte, so pip sees a broken download rather than a file it might trust. The last chunk read is
+    // therefore always held back until the next one arrives, or until the whole file checked out.
     const hash = createHash("sha256");
     const kept: Buffer[] | undefined = isMetadata ? [] : undefined;
     const limit = file.size !== undefined && !isMetadata ? file.size : undefined;
     let size = 0;
+    let held: Buffer | undefined;
     const fail = (message: string) => {
       this.incidents.push({ kind: "file", project, message });
       upstream.body.destroy();
@@ -211,14 +213,16 @@ export class UnifiedIndex {
         if (limit !== undefined && size > limit) return fail(`${filename} is larger than the ${limit} bytes its index declared`);
         hash.update(buf);
         if (kept && size < 4 * 1024 * 1024) kept.push(buf);
-        if (!res.write(buf)) await new Promise<void>((r) => res.once("drain", () => r()));
+        if (held && !res.write(held)) await new Promise<void>((r) => res.once("drain", () => r()));
+        held = buf;
       }
     } catch (err) {
       return fail(`${filename}: download broke off (${describeError(err)})`);
     }
+    if (limit !== undefined && size < limit) return fail(`${filename} is smaller (${size} bytes) than the ${limit} bytes its index declared`);
     if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
     if (kept) this.metadataSeen.set(`${project}/${filename.slice(0, -".metadata".length)}`, Buffer.concat(kept).toString("utf8"));
-    res.end();
+    res.end(held);
   }
 }
 

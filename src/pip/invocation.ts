@@ -1,10 +1,12 @@
 import { SafePipError, usageError } from "../core/errors.js";
 import type { Env } from "../core/env.js";
 import type { HttpClient } from "../core/http.js";
+import { redactUrl } from "../core/redact.js";
 import { formatOption, hasOption, optionValues, type ParsedOption, type ParsedPipArgs } from "./argv.js";
 import { collectPipSettings, type PipSettings } from "./config.js";
 import type { RealPip } from "./locate.js";
-import { emptyInputs, readRequirementsFile, type FlatInputs, type InputRequirement } from "./reqfile.js";
+import { emptyInputs, flatLineProblem, readRequirementsFile, type FlatInputs, type InputRequirement } from "./reqfile.js";
+import { shlexQuote } from "./shlex.js";
 import { classifyRequirement } from "./requirement.js";
 import type { SourceNote } from "./sources.js";
 
@@ -68,7 +70,7 @@ export async function prepareInvocation(
   // Configuration and environment inputs come first, like pip's own option defaults.
   for (const input of settings.inputs) {
     if (input.kind === "build-constraint") throw usageError(`build constraints (from ${input.origin}) are not supported by safe-pip yet`);
-    if (input.kind === "editable") addPositional(input.value, input.origin, true, inputs, opts.cwd);
+    if (input.kind === "editable") addPositional(input.value, input.origin, true, inputs, opts.cwd, opts.env);
     else await readRequirementsFile(input.value, input.kind, { ...fileOpts, origin: input.origin });
   }
   for (const opt of all) {
@@ -76,17 +78,20 @@ export async function prepareInvocation(
     const value = opt.value ?? "";
     if (opt.spec.name === "requirement") await readRequirementsFile(value, "requirement", { ...fileOpts, origin: "the command line" });
     else if (opt.spec.name === "constraint") await readRequirementsFile(value, "constraint", { ...fileOpts, origin: "the command line" });
-    else if (opt.spec.name === "editable") addPositional(value, "the command line (-e)", true, inputs, opts.cwd);
+    else if (opt.spec.name === "editable") addPositional(value, "the command line (-e)", true, inputs, opts.cwd, opts.env);
     else throw usageError(`--${opt.spec.name} is not supported by safe-pip yet`);
   }
-  if (command !== "index") for (const arg of parsed.args) addPositional(arg, "the command line", false, inputs, opts.cwd);
+  if (command !== "index") for (const arg of parsed.args) addPositional(arg, "the command line", false, inputs, opts.cwd, opts.env);
+  // `pip index` gets its arguments on the rebuilt command line, where nothing marks the end of the
+  // options any more: an argument that looks like an option would be read as one.
+  else for (const arg of parsed.args) if (arg.startsWith("-") && arg !== "-") throw usageError(`invalid argument "${arg}" for pip index: looks like an option`);
   notes.push(...inputs.notes);
 
   const invocation = { command, general, options, args: parsed.args, inputs, settings, notes, proxy, caFile };
   return { invocation, http };
 }
 
-function addPositional(text: string, origin: string, editable: boolean, inputs: FlatInputs, cwd: string): void {
+function addPositional(text: string, origin: string, editable: boolean, inputs: FlatInputs, cwd: string, env: Env): void {
   let req;
   try {
     req = classifyRequirement(text, cwd, editable);
@@ -96,8 +101,12 @@ function addPositional(text: string, origin: string, editable: boolean, inputs: 
   }
   inputs.inputs.push({ req, origin, editable, constraint: false });
   // Local projects are written as absolute paths: the flattened file lives in a temp directory.
-  const line = req.kind === "local-project" ? JSON.stringify(req.path).slice(1, -1) : text;
-  inputs.requirementLines.push(editable ? `-e ${line}` : line);
+  // pip reads the words of a requirement line as they are, and shlex-splits an -e line.
+  const line = req.kind === "local-project" ? req.path : text.trim();
+  const flat = editable ? `-e ${shlexQuote(line)}` : line;
+  const problem = flatLineProblem(flat, env, editable ? undefined : line);
+  if (problem) throw usageError(`${JSON.stringify(redactUrl(text))} cannot be passed to pip safely: ${problem} (from ${origin})`);
+  inputs.requirementLines.push(flat);
 }
 
 /** Requirements that would make pip fetch from a URL, VCS or local archive instead of the index. */

@@ -68,7 +68,11 @@ const PROBE = "import sys, pip; print(pip.__version__); print(sys.prefix)";
 export async function probePip(python: string, env: Env): Promise<RealPip> {
   const r = await execa(python, ["-c", PROBE], { env: { ...env }, extendEnv: false, reject: false, timeout: 30_000 });
   if (r.exitCode !== 0) {
-    const why = /No module named pip/.test(String(r.stderr)) ? "pip is not installed there" : String(r.stderr).trim().split("\n").pop();
+    const why = r.timedOut
+      ? "it did not answer within 30s"
+      : /No module named pip/.test(String(r.stderr))
+        ? "pip is not installed there"
+        : String(r.stderr).trim().split("\n").pop() || (r.signal ? `stopped by ${r.signal}` : `exit code ${r.exitCode ?? "?"}`);
     throw new SafePipError("TOOL_NOT_FOUND", `cannot run pip with ${python}: ${why ?? "failed"}`, {
       hint: `install pip (${python} -m ensurepip) or set SAFE_PIP_PYTHON`,
     });

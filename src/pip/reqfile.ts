@@ -5,10 +5,10 @@ import { SafePipError, usageError } from "../core/errors.js";
 import type { Env } from "../core/env.js";
 import type { HttpClient } from "../core/http.js";
 import { redactUrl } from "../core/redact.js";
-import { formatOption, type ParsedOption } from "./argv.js";
+import type { ParsedOption } from "./argv.js";
 import { type OptionSpec } from "./options.js";
 import { classifyRequirement, type Requirement } from "./requirement.js";
-import { shlexSplit } from "./shlex.js";
+import { shlexQuote, shlexSplit } from "./shlex.js";
 import type { SourceNote } from "./sources.js";
 
 /** Options pip accepts on their own line in a requirements or constraints file (pip's SUPPORTED_OPTIONS). */
@@ -111,25 +111,41 @@ async function load(location: string, ctx: Ctx, origin: string): Promise<string>
   }
 }
 
-/** Joins `\` continuations and strips comments, keeping the first line number of each logical line. */
+/** Python's str.splitlines(), which pip uses: more line breaks than "\n" and "\r\n". */
+const PY_LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+/** Python's str.isspace() set: what `\s` means in pip's comment pattern. */
+const PY_SPACE = "[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const COMMENT = new RegExp(`(^|${PY_SPACE}+)#.*$`);
+/** pip's `COMMENT_RE.match(line)`: the whole line is a comment. */
+const COMMENT_LINE = new RegExp(`^(${PY_SPACE}+)?#`);
+const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, "g");
+
+/**
+ * Joins `\` continuations and strips comments, keeping the first line number of each logical line.
+ * This is pip's preprocess (req_file.py): Python's splitlines, then join_lines (a comment line never
+ * continues, and backslashes are stripped from both ends of a continued line), then comments.
+ */
 export function logicalLines(text: string): Array<{ line: number; text: string }> {
-  const physical = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const physical = text.replace(/^\uFEFF/, "").split(PY_LINE_BREAK);
+  if (physical.length > 1 && physical[physical.length - 1] === "") physical.pop();
   const out: Array<{ line: number; text: string }> = [];
-  let buf = "";
+  let parts: string[] = [];
   let start = 0;
   physical.forEach((raw, idx) => {
-    if (buf === "") start = idx + 1;
-    if (raw.endsWith("\\") && !raw.endsWith("\\\\")) {
-      buf += raw.slice(0, -1);
-      if (idx === physical.length - 1) out.push({ line: start, text: buf });
+    const comment = COMMENT_LINE.test(raw);
+    if (raw.endsWith("\\") && !comment) {
+      if (parts.length === 0) start = idx + 1;
+      parts.push(raw.replace(/^\\+|\\+$/g, ""));
       return;
     }
-    buf += raw;
-    out.push({ line: start, text: buf });
-    buf = "";
+    const piece = comment ? ` ${raw}` : raw;
+    if (parts.length) out.push({ line: start, text: parts.join("") + piece });
+    else out.push({ line: idx + 1, text: piece });
+    parts = [];
   });
+  if (parts.length) out.push({ line: start, text: parts.join("") });
   return out
-    .map((l) => ({ line: l.line, text: l.text.replace(/(^|\s+)#.*$/, "").trim() }))
+    .map((l) => ({ line: l.line, text: l.text.replace(COMMENT, "").replace(PY_STRIP, "") }))
     .filter((l) => l.text !== "");
 }
 
@@ -173,7 +189,7 @@ async function walk(location: string, kind: "requirement" | "constraint", ctx: C
           }
           break;
         default:
-          ctx.out.optionLines.push(formatOption(opt));
+          ctx.out.optionLines.push(checkFlatLine(formatFileOption(opt), ctx.env, where));
       }
     }
   }
@@ -234,10 +250,44 @@ async function addRequirement(
   }
   const perReq = options ? parseLineOptions(options, where, PER_REQUIREMENT) : [];
   ctx.out.inputs.push({ req, origin: where, editable, constraint: kind === "constraint" });
-  const line = [editable ? `-e ${quoteIfNeeded(text)}` : text, ...perReq.map(formatOption)].join(" ");
-  (kind === "constraint" ? ctx.out.constraintLines : ctx.out.requirementLines).push(line);
+  const line = [editable ? `-e ${shlexQuote(text)}` : text, ...perReq.map(formatFileOption)].join(" ");
+  (kind === "constraint" ? ctx.out.constraintLines : ctx.out.requirementLines).push(checkFlatLine(line, ctx.env, where, editable ? undefined : text));
 }
 
-function quoteIfNeeded(s: string): string {
-  return /\s/.test(s) ? `"${s.replace(/"/g, '\\"')}"` : s;
+/**
+ * An option as a line of the flattened file: `--name` or `--name=VALUE`, the value quoted for
+ * pip's shlex split so that a value holding spaces stays one value and never becomes an option.
+ */
+export function formatFileOption(opt: { spec: OptionSpec; value?: string | undefined }): string {
+  return opt.spec.takesValue ? `--${opt.spec.name}=${shlexQuote(opt.value ?? "")}` : `--${opt.spec.name}`;
+}
+
+/** Variables pip's own environment holds that safe-pip sets (pip expands `${VAR}` again). */
+const SET_FOR_PIP = /^(PIP_|SAFE_PIP_|(HTTPS?|ALL|NO)_PROXY$)/;
+
+/**
+ * A line of the flattened file must mean to pip exactly what it meant to safe-pip. pip reads that
+ * file again with its own rules, so refuse (rather than write) a line that pip would split
+ * (Python's splitlines breaks on more than "\n"), join with the next one (a trailing backslash),
+ * cut (" #" starts a comment), split into requirement and options differently (a word starting
+ * with "-"), or expand again (a `${VAR}` left after our expansion). Any of these could turn a
+ * value into a package source.
+ */
+export function checkFlatLine(line: string, env: Env, where: string, requirement?: string): string {
+  const problem = flatLineProblem(line, env, requirement);
+  if (problem) throw usageError(`${where}: ${JSON.stringify(redactUrl(line))} cannot be passed to pip safely: ${problem}`);
+  return line;
+}
+
+export function flatLineProblem(line: string, env: Env, requirement?: string): string | undefined {
+  if (/[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/.test(line)) return "it holds a line break";
+  if (line.endsWith("\\")) return "it ends with a backslash";
+  if (new RegExp(`(^|${PY_SPACE})#`).test(line)) return 'it holds " #", which starts a comment';
+  for (const m of line.matchAll(/\$\{([A-Z0-9_]+)\}/g)) {
+    if (env[m[1]!] || SET_FOR_PIP.test(m[1]!)) return `pip would expand \${${m[1]}} in it again`;
+  }
+  // pip takes the words of a requirement line up to the first one starting with "-" as the
+  // requirement, and reads the rest as options.
+  if (requirement !== undefined && requirement.split(" ").some((w) => w.startsWith("-"))) return 'a word in it starts with "-"';
+  return undefined;
 }

@@ -50,7 +50,9 @@ export type Fault =
   | { kind: "huge"; bytes: number }
   | { kind: "redirect"; to: string }
   | { kind: "truncate-file" }
-  | { kind: "wrong-hash" };
+  | { kind: "wrong-hash" }
+  /** Wheels (not `.metadata`) come with `extra` bytes more than the page's `size` (default 4,096). */
+  | { kind: "oversize-file"; extra?: number };
 
 export interface RecordedRequest {
   method: string;
@@ -73,6 +75,11 @@ export interface FakeIndex {
    * `.metadata`).
    */
   fault: Fault | undefined;
+  /**
+   * When set, faults apply only to paths it matches: `/\/simple\/corp-only\//` fails one project
+   * page while the root listing works, `/\.whl$/` fails wheels but not their `.metadata`.
+   */
+  faultPaths: RegExp | undefined;
   /** The wheel served for a release, e.g. to compare hashes. */
   wheel(project: string, version: string): BuiltWheel | undefined;
   close(): Promise<void>;
@@ -210,6 +217,7 @@ export async function startFakeIndex(opts: FakeIndexOptions): Promise<FakeIndex>
     root,
     requests: [],
     fault: undefined,
+    faultPaths: undefined,
     setProjects,
     wheel: (project, version) =>
       projects.get(normalizeName(project))?.entries.find((e) => e.release.version === version)?.wheel,
@@ -291,10 +299,12 @@ export async function startFakeIndex(opts: FakeIndexOptions): Promise<FakeIndex>
   /** Applies an index-page fault; true when the response is taken care of. */
   function pageFault(req: http.IncomingMessage, res: http.ServerResponse, type: string): boolean {
     const fault = index.fault;
+    if (index.faultPaths && !index.faultPaths.test(req.url ?? "/")) return false;
     switch (fault?.kind) {
       case undefined:
       case "truncate-file":
       case "wrong-hash":
+      case "oversize-file":
         return false;
       case "status":
         send(res, fault.status, "text/plain", `fault: status ${fault.status}`);
@@ -368,12 +378,13 @@ export async function startFakeIndex(opts: FakeIndexOptions): Promise<FakeIndex>
     const w = files.get(isMetadata ? filename.slice(0, -".metadata".length) : filename);
     if (!w || (isMetadata && !coreMetadata)) return send(res, 404, "text/plain", "not found");
     let body = isMetadata ? Buffer.from(w.metadata, "utf8") : w.data;
-    const fault = index.fault;
+    const fault = index.faultPaths && !index.faultPaths.test(res.req.url ?? "/") ? undefined : index.fault;
     if (fault?.kind === "wrong-hash") {
       body = Buffer.from(body);
       const i = body.length >> 1;
       body[i] = (body[i] ?? 0) ^ 0xff; // same size, different sha256
     }
+    if (fault?.kind === "oversize-file" && !isMetadata) body = Buffer.concat([body, Buffer.alloc(fault.extra ?? 4096, 0x20)]);
     const type = isMetadata ? "text/plain; charset=utf-8" : "application/octet-stream";
     if (fault?.kind === "truncate-file") {
       // Promise the full length, send half, then cut the connection.

@@ -66,6 +66,22 @@ function* anchors(html: string): Generator<[string, string]> {
   }
 }
 
+/**
+ * Whether the page ends inside an anchor (`<a href="…` with no `>` or no `</a>` after it): a page
+ * cut off in transit or otherwise broken. parseSimpleHtml would read the anchors before it and
+ * quietly drop the rest, so callers that must not serve part of a page check this first.
+ */
+export function endsInsideAnchor(html: string): boolean {
+  const lower = html.toLowerCase();
+  for (let i = lower.lastIndexOf("<a"); i !== -1; i = i === 0 ? -1 : lower.lastIndexOf("<a", i - 1)) {
+    const next = lower[i + 2];
+    if (next !== undefined && !/[\s>]/.test(next)) continue; // <abbr>, <area>…
+    const tagEnd = lower.indexOf(">", i);
+    return tagEnd === -1 || lower.indexOf("</a", tagEnd) === -1;
+  }
+  return false;
+}
+
 export function parseSimpleHtml(html: string, pageUrl: string): DistFile[] {
   const baseMatch = BASE.exec(html);
   const base = baseMatch ? new URL(decodeEntities(baseMatch[1] ?? baseMatch[2] ?? baseMatch[3] ?? ""), pageUrl).toString() : pageUrl;

@@ -2,7 +2,7 @@ import { SafePipError } from "../../core/errors.js";
 import type { HttpClient } from "../../core/http.js";
 import { upstreamError } from "../../core/http.js";
 import type { DistFile, ProjectPage } from "../model.js";
-import { parseSimpleHtml } from "./html.js";
+import { endsInsideAnchor, parseSimpleHtml } from "./html.js";
 
 export const JSON_TYPE = "application/vnd.pypi.simple.v1+json";
 export const HTML_TYPE = "application/vnd.pypi.simple.v1+html";
@@ -30,6 +30,7 @@ export async function fetchProjectPage(http: HttpClient, indexUrl: string, norma
   else if (type === HTML_TYPE || type === "text/html" || type === "") {
     if (!/<(!doctype|html|body|a\b|head|meta)/i.test(text) && text.trim() !== "")
       throw upstreamError(url, "answered something that is not a PEP 503 HTML page");
+    if (endsInsideAnchor(text)) throw upstreamError(url, "answered a PEP 503 HTML page that is cut off or malformed (an unclosed link)");
     page = { name: normalizedName, files: parseSimpleHtml(text, res.url), url: res.url };
   } else throw upstreamError(url, `answered an unexpected content type "${type}"`);
   return withCredentials(page, indexUrl);
