@@ -310,7 +310,8 @@ describe("an OSV source in trouble fails closed: exit 69, one line, nothing inst
   });
 
   async function osv(fault: "slow" | "malformed" | "500"): Promise<OsvServer> {
-    const s = await startOsvServer(loadFixtureRecords(), { fault, delayMs: 6000 });
+    // Far longer than the 2 s timeout, so even a starved event loop on a loaded CI machine times out first.
+    const s = await startOsvServer(loadFixtureRecords(), { fault, delayMs: 30_000 });
     servers.push(s);
     return s;
   }
