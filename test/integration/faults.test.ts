@@ -12,6 +12,7 @@
  * The tests in each group run concurrently (each has its own fake index, since faults are
  * per-server), so the file stays well under two minutes even though each case starts real pip.
  */
+import { limiter } from "../helpers/python.js";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -64,20 +65,7 @@ function env(policy: Record<string, unknown>, extra: Record<string, string> = {}
 }
 
 /** At most four safe-pip runs at once across the file: each starts pip, and CI has two cores. */
-const gate = (() => {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= 4) await new Promise<void>((resolve) => queue.push(resolve));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
-})();
+const gate = limiter(4);
 const run = (args: string[], opts: Parameters<typeof safePip>[1]): Promise<CliResult> => gate(() => safePip(args, opts));
 
 const STACK = /^\s+at .+[(:]\d+:\d+\)?$/m;
