@@ -63,7 +63,7 @@ function searchPath(name: string, env: Env): string | undefined {
   return undefined;
 }
 
-const PROBE = "import sys, pip; print(pip.__version__); print(sys.prefix)";
+const PROBE = "import sys, pip; print(pip.__version__); print(sys.prefix); print(sys.executable)";
 
 export async function probePip(python: string, env: Env): Promise<RealPip> {
   const r = await execa(python, ["-c", PROBE], { env: { ...env }, extendEnv: false, reject: false, timeout: 30_000 });
@@ -77,8 +77,11 @@ export async function probePip(python: string, env: Env): Promise<RealPip> {
       hint: `install pip (${python} -m ensurepip) or set SAFE_PIP_PYTHON`,
     });
   }
-  const [version = "", sysPrefix = ""] = String(r.stdout).trim().split("\n");
-  return { python, version: version.trim(), sysPrefix: sysPrefix.trim() };
+  const [version = "", sysPrefix = "", executable = ""] = String(r.stdout).trim().split("\n");
+  // Run pip with the interpreter itself rather than the launcher we were given: a pyenv or asdf
+  // shim re-resolves the version on every start (about 1 s here), and it resolves to this file.
+  const real = executable.trim();
+  return { python: real && isExecutable(real) ? real : python, version: version.trim(), sysPrefix: sysPrefix.trim() };
 }
 
 /** `pip install --dry-run --report` exists from pip 22.2; safe-pip needs it to see the resolution. */
