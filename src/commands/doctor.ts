@@ -10,6 +10,7 @@ import { collectPipSettings } from "../pip/config.js";
 import { findPython, probePip, SHIM_MARKER } from "../pip/locate.js";
 import { formatSourceNote } from "../pip/sources.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load.js";
+import { provenanceFindings } from "../policy/provenance.js";
 import { HOOK_MARKER, userProfilePath } from "../r/profile.js";
 import { PATH_MARKER, SHELL_MARKER, pickShell, rcFile } from "../shell/rcfile.js";
 import { chooseStyle } from "../report/style.js";
@@ -66,6 +67,7 @@ export async function doctorCommand(argv: string[], ctx: CommandContext): Promis
     const from = [loaded.systemFile && `system ${loaded.systemFile}`, loaded.userFile && `user ${loaded.userFile}`].filter(Boolean).join(", ") || "built-in defaults";
     findings.push({ status: "ok", area: "policy", finding: `from ${from}` });
     for (const w of loaded.warnings) findings.push({ status: "warn", area: "policy", finding: w, fix: "fix or remove the key" });
+    findings.push(...provenanceFindings(loaded));
   } catch (err) {
     findings.push({ status: "fail", area: "policy", finding: describeError(err), fix: "fix the policy file named above" });
   }
@@ -171,7 +173,9 @@ export async function doctorCommand(argv: string[], ctx: CommandContext): Promis
 
 function render(findings: Finding[], ctx: CommandContext, json: boolean): void {
   if (json) {
-    ctx.stdout.write(JSON.stringify(findings, null, 2) + "\n");
+    // Findings quote URLs and error texts, which may carry credentials: redacted as in text output.
+    const safe = findings.map((f) => ({ ...f, finding: redactUrl(f.finding), ...(f.fix ? { fix: redactUrl(f.fix) } : {}) }));
+    ctx.stdout.write(JSON.stringify(safe, null, 2) + "\n");
     return;
   }
   const style = chooseStyle(Boolean((ctx.stdout as NodeJS.WriteStream).isTTY), ctx.env);

@@ -16,7 +16,10 @@ import { Printer } from "../report/printer.js";
 import type { CommandContext } from "./context.js";
 
 export interface Explanation {
+  /** The requirement as given, so scripts can match each row to what they asked about. */
+  requested: string;
   name: string;
+  /** The version that would be chosen; for a blocked pin (`jinja2==2.10`), the pinned version. */
   version: string | null;
   verdict: Verdict;
   reasons: Array<{ check: string; message: string; id?: string }>;
@@ -30,6 +33,12 @@ function specifierOf(text: string, name: string): string {
     .split(";")[0]!
     .replace(/[()]/g, "")
     .trim();
+}
+
+/** The one version an exact pin (`==2.10`, `===2.10`) asks for; undefined for any other specifier. */
+export function pinnedVersion(spec: string): string | undefined {
+  const m = /^===?\s*([^\s,;*]+)$/.exec(spec.trim());
+  return m?.[1];
 }
 
 /** pip's choice among allowed versions: the newest final release that fits, pre-releases only if nothing else does. */
@@ -58,7 +67,9 @@ export async function explainCommand(argv: string[], ctx: CommandContext): Promi
   try {
     const checker = createChecker({ policy, http, env: ctx.env, printer: out });
     const index = new UnifiedIndex({ policy, http, checker });
-    const results = await Promise.all(reqs.map((r) => explainOne(r, { policy, http, checker, index, cwd: ctx.cwd })));
+    const results = await Promise.all(
+      reqs.map(async (r) => ({ requested: r, ...(await explainOne(r, { policy, http, checker, index, cwd: ctx.cwd })) })),
+    );
     if (json) ctx.stdout.write(JSON.stringify(results, null, 2) + "\n");
     else for (const r of results) ctx.stdout.write(renderText(r));
     return results.some((r) => r.verdict === "block") ? 65 : 0;
@@ -77,7 +88,7 @@ interface ExplainDeps {
 
 const strip = (r: Reason) => ({ check: r.check, message: r.message, ...(r.id ? { id: r.id } : {}) });
 
-async function explainOne(text: string, deps: ExplainDeps): Promise<Explanation> {
+async function explainOne(text: string, deps: ExplainDeps): Promise<Omit<Explanation, "requested">> {
   let req;
   try {
     req = classifyRequirement(text, deps.cwd);
@@ -127,7 +138,7 @@ async function explainOne(text: string, deps: ExplainDeps): Promise<Explanation>
     .flatMap((v) => v.reasons.filter((x) => x.verdict === "block").map((r) => ({ ...r, message: `${v.version} hidden: ${r.message}` })));
   if (!chosen) {
     if (decision.status === "ok") reasons.push({ check: "source", verdict: "block", message: `no allowed version satisfies "${spec || "any"}"` });
-    return { name, version: null, verdict: "block", reasons: [...reasons, ...holdbacks].map(strip) };
+    return { name, version: pinnedVersion(spec) ?? null, verdict: "block", reasons: [...reasons, ...holdbacks].map(strip) };
   }
   const chosenDecision = decision.versions.find((v) => v.version === chosen)!;
   reasons.push(...chosenDecision.reasons);

@@ -3,7 +3,9 @@
  * message, report or log goes through here first.
  */
 export function redactUrl(raw: string): string {
-  return raw.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/gi, (_m, scheme: string, cred: string) =>
+  // The authority ends at the first "/", "?", "#" (or a space in free text); userinfo is all of it
+  // up to its *last* "@", as pip and the WHATWG parser read it, so "u:p@ss@host" hides "u:p@ss".
+  return raw.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)@/gi, (_m, scheme: string, cred: string) =>
     cred ? `${scheme}****@` : `${scheme}@`,
   );
 }

@@ -13,6 +13,28 @@ export interface LoadedPolicy {
   systemFile?: string | undefined;
   userFile?: string | undefined;
   warnings: string[];
+  /** The layers as read, before merging, so `doctor` can say which one set each value. */
+  layers: { system?: PolicyLayer | undefined; user: PolicyLayer; overrides: PolicyLayer };
+}
+
+export interface LoadOptions {
+  /** The system policy's fixed location; only tests change it (never from the environment). */
+  defaultSystemFile?: string;
+}
+
+/**
+ * Which system policy file applies. SAFE_PIP_SYSTEM_POLICY would let any user swap the floor for a
+ * file of their own, so it is honoured only where no system policy is installed (a developer
+ * machine, CI, tests); once the fixed file exists, the variable is ignored with a warning.
+ */
+export function systemPolicyFile(env: Env, defaultFile: string, warnings: string[]): { file: string; mustExist: boolean } {
+  const named = envValue(env, "SYSTEM_POLICY");
+  if (named === undefined || named === defaultFile) return { file: defaultFile, mustExist: false };
+  if (existsSync(defaultFile)) {
+    warnings.push(`SAFE_PIP_SYSTEM_POLICY is ignored: the system policy ${defaultFile} is installed, and only it sets the floors`);
+    return { file: defaultFile, mustExist: true };
+  }
+  return { file: named, mustExist: true };
 }
 
 function readLayer(file: string, text: string): { layer: PolicyLayer; warnings: string[] } {
@@ -60,10 +82,10 @@ export function userSettingsPath(): string {
  * System policy values are floors: the user layer (SAFE_PIP_CONFIG, else the user settings) may
  * tighten them, never loosen them. A broken file is an error, never a silent default.
  */
-export function loadPolicy(env: Env, overrides: PolicyLayer = {}): LoadedPolicy {
+export function loadPolicy(env: Env, overrides: PolicyLayer = {}, opts: LoadOptions = {}): LoadedPolicy {
   const warnings: string[] = [];
-  const systemFile = envValue(env, "SYSTEM_POLICY") ?? DEFAULT_SYSTEM_POLICY;
-  const systemText = readFile(systemFile, envValue(env, "SYSTEM_POLICY") !== undefined);
+  const { file: systemFile, mustExist } = systemPolicyFile(env, opts.defaultSystemFile ?? DEFAULT_SYSTEM_POLICY, warnings);
+  const systemText = readFile(systemFile, mustExist);
   let system: PolicyLayer | undefined;
   if (systemText !== undefined) {
     const r = readLayer(systemFile, systemText);
@@ -81,11 +103,14 @@ export function loadPolicy(env: Env, overrides: PolicyLayer = {}): LoadedPolicy 
     warnings.push(...r.warnings);
   }
   // Command-line flags (such as --snapshot) act as one more user layer: they can only tighten too.
-  const layered = mergeLayers(mergeLayers(system ?? {}, user, warnings), overrides, warnings);
+  // With no system policy the user's layer is the top one: nothing to merge it under.
+  const base = system ? mergeLayers(system, user, warnings) : user;
+  const layered = mergeLayers(base, overrides, warnings);
   return {
     policy: resolvePolicy(layered),
     systemFile: systemText !== undefined ? systemFile : undefined,
     userFile: userText !== undefined ? userFile : undefined,
     warnings,
+    layers: { system, user, overrides },
   };
 }

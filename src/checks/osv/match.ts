@@ -282,7 +282,7 @@ function preparedOf<K>(range: OsvRange, order: Order<K>): PreparedRange<K> {
  * several introduced/fixed pairs in one range (django's per-branch fixes) and unsorted input.
  */
 function inRange<K>(range: PreparedRange<K>, v: K, cmp: (a: K, b: K) => number): boolean {
-  if (range.limits.length > 0 && !range.limits.some((l) => cmp(v, l) < 0)) return false;
+  if (range.limits.length > 0 && !range.limits.some((l) => cmp(l, v) > 0)) return false;
   let affected = false;
   for (const e of range.events) {
     switch (e.kind) {
@@ -302,10 +302,21 @@ function inRange<K>(range: PreparedRange<K>, v: K, cmp: (a: K, b: K) => number):
   return affected;
 }
 
+/**
+ * An event version against the candidate, the way a PEP 440 specifier compares them: an event
+ * without a local label ignores the candidate's (`1.0+ubuntu1` is a build of 1.0, so
+ * `last_affected: 1.0` covers it); an event with one compares in full.
+ */
+function cmpEventPep440(event: Key, candidate: Key): number {
+  if (event.kind === "pep440" && candidate.kind === "pep440" && event.local === null && candidate.local !== null)
+    return cmpKeys(event, { ...candidate, local: null });
+  return cmpKeys(event, candidate);
+}
+
 function rangeMatches(range: OsvRange, ecosystem: Ecosystem, version: string): boolean {
   if (range.type === "ECOSYSTEM") {
     const order = ecosystem === "PyPI" ? PEP440_ORDER : R_ORDER;
-    return inRange(preparedOf(range, order), keyOf(schemeOf(ecosystem), version), cmpKeys);
+    return inRange(preparedOf(range, order), keyOf(schemeOf(ecosystem), version), ecosystem === "PyPI" ? cmpEventPep440 : cmpKeys);
   }
   if (range.type === "SEMVER") {
     // SemVer 2.0 order only when every side is SemVer; otherwise the range can't be evaluated and
@@ -330,14 +341,22 @@ function listedIn(entry: OsvAffected, scheme: Scheme, version: string): boolean 
   if (!list || list.length === 0) return false;
   // Normalised comparison: `1.0.0` vs `1.0`, `0.8.0-alpha2` vs `0.8.0a2`, R's `1.2-3` vs `1.2.3`.
   const want = canonical(scheme, version);
+  // PEP 440 `==1.0` installs 1.0+anything: a listed version without a local label covers every
+  // local build of it. (A listed `1.0+abc` still matches only itself.)
+  const plus = scheme === "pep440" ? version.indexOf("+") : -1;
+  const publicWant = plus > 0 ? canonical(scheme, version.slice(0, plus)) : undefined;
   let state = versionSets.get(entry);
   if (!state || state.scheme !== scheme) {
     state = { scheme, uses: 0 };
     versionSets.set(entry, state);
   }
   if (!state.canon && ++state.uses >= SET_AFTER_USES) state.canon = new Set(list.map((v) => canonical(scheme, v)));
-  if (state.canon) return state.canon.has(want);
-  for (const v of list) if (v === version || canonical(scheme, v) === want) return true;
+  if (state.canon) return state.canon.has(want) || (publicWant !== undefined && state.canon.has(publicWant));
+  for (const v of list) {
+    if (v === version) return true;
+    const c = canonical(scheme, v);
+    if (c === want || c === publicWant) return true;
+  }
   return false;
 }
 

@@ -3,6 +3,7 @@ import type { HttpClient } from "../../core/http.js";
 import { upstreamError } from "../../core/http.js";
 import type { DistFile, ProjectPage } from "../model.js";
 import { endsInsideAnchor, parseSimpleHtml } from "./html.js";
+import { parseUploadTime, parseJsonApiUploadTime } from "./time.js";
 
 export const JSON_TYPE = "application/vnd.pypi.simple.v1+json";
 export const HTML_TYPE = "application/vnd.pypi.simple.v1+html";
@@ -93,7 +94,8 @@ export function parseSimpleJson(text: string, pageUrl: string, normalizedName: s
     else if (isObject(cm)) file.coreMetadata = Object.fromEntries(Object.entries(cm).filter(([, v]) => typeof v === "string")) as Record<string, string>;
     if (typeof f.yanked === "boolean" || typeof f.yanked === "string") file.yanked = f.yanked;
     if (typeof f.size === "number" && Number.isFinite(f.size)) file.size = f.size;
-    if (typeof f["upload-time"] === "string" && !Number.isNaN(Date.parse(f["upload-time"]))) file.uploadTime = f["upload-time"];
+    const uploadTime = parseUploadTime(f["upload-time"]);
+    if (uploadTime) file.uploadTime = uploadTime;
     if (typeof f["gpg-sig"] === "boolean") file.gpgSig = f["gpg-sig"];
     files.push(file);
   }
@@ -130,8 +132,9 @@ export async function fetchUploadTimes(http: HttpClient, indexUrl: string, norma
     if (!Array.isArray(files)) continue;
     for (const f of files) {
       if (!isObject(f) || typeof f.filename !== "string") continue;
-      const t = typeof f.upload_time_iso_8601 === "string" ? f.upload_time_iso_8601 : typeof f.upload_time === "string" ? `${f.upload_time}Z` : undefined;
-      if (t && !Number.isNaN(Date.parse(t))) times.set(f.filename, t);
+      // An unreadable ISO field is unknown, never replaced by the looser `upload_time`.
+      const t = f.upload_time_iso_8601 !== undefined ? parseUploadTime(f.upload_time_iso_8601) : parseJsonApiUploadTime(f.upload_time);
+      if (t) times.set(f.filename, t);
     }
   }
   return times;
