@@ -234,3 +234,12 @@ describe("typosquat: softened by the project's own history", () => {
     assert.deepEqual(projectHistory(future, now).settledReleases, 4);
   });
 });
+
+describe("typosquat: separators alone only count against the top 1,000", () => {
+  test("moved separators flag a top-1,000 name, not a lesser one", () => {
+    assertImitates("torch-vision", "torchvision", "separator");
+    assertImitates("network-x", "networkx", "separator");
+    assert.ok((popular.rankOf("ipdb") ?? 0) > 1000 && (popular.rankOf("mlx") ?? 0) > 1000);
+    for (const name of ["ip-db", "ml-x", "html-builder"]) assertClean(name);
+  });
+});
