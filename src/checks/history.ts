@@ -2,7 +2,7 @@
  * A project's own history as evidence against a name-only typosquat match.
  *
  * The name check (typosquat.ts) sees only the name, so an old, legitimate project whose name
- * happens to sit one typo away from a popular one (`csvdiff` → csv-diff, `matpack` → msgpack) is
+ * happens to sit one typo away from a popular one (`matpack` → msgpack, one key away) is
  * blocked like a fresh squat. Once the upstream page is read, its files carry PEP 700 upload times,
  * and those are the one thing a squatter can't fake: PyPI stamps them on upload, so nobody can
  * backdate a release. Squats are typically reported and removed within days or weeks, so a name

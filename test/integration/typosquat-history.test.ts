@@ -1,6 +1,6 @@
 /**
  * A name-only typosquat match against the project's own history, end to end with real pip: an
- * old project with many releases (csvdiff, one typo from csv-diff) installs with a warning; a
+ * old project with many releases (matpack, one key from msgpack) installs with a warning; a
  * fresh look-alike with as many releases, and an old name with one placeholder release, stay
  * blocked. The fake index serves PEP 700 upload times, which is where the history comes from.
  */
@@ -16,7 +16,7 @@ before(async () => {
     Array.from({ length: n }, (_, i) => ({ version: `0.${i + 1}`, uploadTime: daysAgo(firstDaysAgo - i * stepDays) }));
   idx = await startFakeIndex({
     projects: {
-      csvdiff: releases(6, 2000, 300),
+      matpack: releases(6, 2000, 300),
       reqeusts: releases(6, 60, 5),
       "python3-dateutil": [{ version: "1.0", uploadTime: daysAgo(900) }],
     },
@@ -34,10 +34,10 @@ function env(): Record<string, string> {
 describe("typosquat: the project's own history", { concurrency: true }, () => {
   it("an old project with many releases installs, with a warning that says why", async () => {
     const target = tempDir();
-    const r = await safePip(["install", "--target", target, "csvdiff"], { env: env() });
+    const r = await safePip(["install", "--target", target, "matpack"], { env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(installedVersions(target).csvdiff, "0.6");
-    assert.match(r.stderr, /"csvdiff" looks like "csv-diff" .*Warned, not blocked: the project's own history \(first upload \d{4}-\d{2}-\d{2}, 5 years ago; 6 releases\)/);
+    assert.equal(installedVersions(target).matpack, "0.6");
+    assert.match(r.stderr, /"matpack" looks like "msgpack" .*Warned, not blocked: the project's own history \(first upload \d{4}-\d{2}-\d{2}, 5 years ago; 6 releases\)/);
   });
 
   it("a young look-alike with as many releases, and an old single-release name, stay blocked", async () => {
