@@ -771,6 +771,13 @@ interface Candidate {
  */
 const POPULARITY_GAP = 100;
 const PURE_SLIPS = new Set(["transposition", "doubled letter", "keyboard neighbour", "digit for letter", "homoglyph"]);
+/**
+ * Separators moved, added or dropped, and nothing else, only count against the top 1,000. Below
+ * that, the bare and hyphenated spellings are often two genuine projects (ip-db and ipdb, ml-x and
+ * mlx, html-builder and htmlbuilder), and every separator squat in the public lists
+ * (bench/typosquat-eval.ts) aimed at a top-1,000 name.
+ */
+const SEPARATOR_MAX_RANK = 1000;
 /** Dropping a trailing version digit ("urllib" for urllib3) is only suspicious for the very top. */
 const DIGIT_DROP_MAX_RANK = 100;
 
@@ -870,6 +877,7 @@ export function detectTyposquat(
 
   const found = pick.best;
   if (!found) return undefined;
+  if (found.technique === "separator" && pick.rank > SEPARATOR_MAX_RANK) return undefined;
   const ownRank = hadNonAscii ? undefined : list.rankOf(plain);
   if (ownRank !== undefined && !(found.pureSlip && pick.rank * POPULARITY_GAP < ownRank)) return undefined;
   return { name, imitates: names[found.pos] ?? "", imitatedRank: pick.rank, technique: found.technique };

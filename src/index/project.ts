@@ -2,6 +2,7 @@ import { compare as pep440Compare, valid as pep440Valid } from "@renovatebot/pep
 import { formatAge, formatDuration } from "../core/duration.js";
 import type { HttpClient } from "../core/http.js";
 import { redactUrl } from "../core/redact.js";
+import { softenByHistory } from "../checks/history.js";
 import type { ReleaseChecker } from "../checks/release.js";
 import { worstVerdict, type Reason } from "../checks/types.js";
 import type { Policy } from "../policy/schema.js";
@@ -107,7 +108,8 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
   const indexUrl = route.indexUrl;
   if (!page) return { decision: { ...base, status: "not-found" }, files: [], indexUrl };
 
-  base.nameReasons = ctx.checker.checkName("PyPI", name, route.source);
+  // An old project with many releases isn't blocked for its name alone (src/checks/history.ts).
+  base.nameReasons = softenByHistory(ctx.checker.checkName("PyPI", name, route.source), page.files.map((f) => ({ version: versionFromFilename(f.filename, name), uploadTime: f.uploadTime })), ctx.now);
   if (worstVerdict(base.nameReasons) === "block") return { decision: { ...base, status: "blocked" }, files: [], indexUrl };
 
   const exempt = route.source === "internal" && ctx.policy.internalAge === "exempt";

@@ -18,6 +18,11 @@
  * stripping, ${VAR} expansion, break_args_options, shlex.split, optparse) independently of
  * safe-pip's reader. The generator is a small seeded PRNG (xorshift32): every run is identical,
  * and a failure names the seed and the input. Budget: a few seconds.
+ *
+ * This file also holds what was rewriter-fuzz.test.ts, a second fuzz of the same property with its
+ * own model of pip: its distinct inputs (lines whose ${VAR}s pip would expand again, quoted values
+ * hiding sources, more junk characters, deletions, more general options and commands) are in the
+ * generators below, and the inputs it found are kept as plain regression cases at the end.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -315,11 +320,15 @@ const SPEC = ["", "==1.0", ">=1,<2", " (>=1)", "~=2.1", "===odd", "==", "; pytho
 const EXTRAS = ["", "[socks]", "[a, b]", "[]", "[a --index-url=x]", "[$(id)]"];
 const DIRECT = ["https://files.example/p-1.0-py3-none-any.whl", "git+https://git.example/p.git@v1#egg=p", "file:///tmp/p-1.0.tar.gz", "./p-1.0-py3-none-any.whl", "hg+https://hg.example/p"];
 const LOCAL = ["./proj", ".", "proj", "./proj dir", "./missing"];
-const KEEP_LINES = ["--pre", "--prefer-binary", "--require-hashes", "--only-binary=:all:", "--only-binary :none:", "--no-binary=foo", "--use-feature=truststore", "--pr", "--only", "--req"];
+const KEEP_LINES = ["--pre", "--prefer-binary", "--require-hashes", "--only-binary=:all:", "--only-binary :none:", "--no-binary=foo", "--use-feature=truststore", "--pr", "--only", "--req", "--no-b=y", "--require"];
+/** Option values that hide a source behind quotes or a backslash: they must stay one value. */
+const QUOTED_VALUES = ["'x --index-url=http://evil.example/'", '"a --find-links=/tmp/evil"', "'a'\"'\"' --no-index'", '"a\\" --index-url=http://evil/"', "x\\ --trusted-host=evil"];
+/** Lines whose meaning depends on ${VAR}s (pip expands them again in what safe-pip writes). */
+const VAR_LINES = ["--only-binary=${V1}", "--no-binary ${V2}", "--use-feature='${V1}'", "-e ${V1}", 'foo; extra == "${V2}"', "foo==1.0 --hash=sha256:${V1}", "${V1}", "foo ${V2}", "-C ${V1}=x", "requests>=${V2}"];
 const SMUGGLED = ["x --index-url=http://evil.example/", "a -i http://evil.example/", "'b' --no-index", 'c" --find-links="/tmp/wheels', "d\\ --trusted-host=evil.example"];
-const PER_REQ = ["--hash=sha256:" + "0".repeat(64), "--hash sha256:ab", "-C k=v", "--config-settings=a=b", "--global-option=--x", "--ha=md5:1", "--hash"];
-const JUNK = ["#", " #x", "\\", "'", '"', "${V1}", "${V2}", "${UNSET}", "${DIR}", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\xa0", ";", "|", "&&", "--", "-", " -", "=", "@", " @ ", "\u0435", "\0", "`id`"];
-const ENV_VALUES = ["requests", "", "--index-url=http://evil.example/", " -i http://evil.example/", "x\x1c--index-url=http://evil.example/", "a' --find-links=/tmp/w '", '" --no-index "', "${V2}", "y\\", "z # c", "u\u2028--trusted-host=evil", "http://evil.example/simple/", "${PIP_INDEX_URL}"];
+const PER_REQ = ["--hash=sha256:" + "0".repeat(64), "--hash sha256:ab", "-C k=v", "--config-settings=a=b", "--config-settings='a=b c'", "--global-option=--x", "--ha=md5:1", "--hash"];
+const JUNK = ["#", " #x", "\\", "'", '"', "${V1}", "${V2}", "${UNSET}", "${DIR}", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\xa0", ";", "|", "&&", "--", "-", " -", "=", ",", "@", " @ ", "\u0435", "\0", "`id`", "$HOME", "$(id)", "\\\\", "  "];
+const ENV_VALUES = ["requests", "", "-r f1.txt", "x\n--trusted-host=evil", "--index-url=http://evil.example/", " -i http://evil.example/", "x\x1c--index-url=http://evil.example/", "a' --find-links=/tmp/w '", '" --no-index "', "${V2}", "y\\", "z # c", "u\u2028--trusted-host=evil", "http://evil.example/simple/", "${PIP_INDEX_URL}"];
 
 function withValue(r: Rng, opt: string, values: readonly string[]): string {
   if (/^--no-i/.test(opt) || (!opt.startsWith("--") && !/[if]$/.test(opt))) return opt;
@@ -353,6 +362,7 @@ function fileLine(r: Rng, n: number): string {
     case 4:
       return withValue(r, r.pick(FILE_SOURCE), EVIL);
     case 5:
+      if (r.chance(0.2)) return r.pick(KEEP_LINES) + "=" + r.pick(QUOTED_VALUES);
       return r.chance(0.5) ? r.pick(KEEP_LINES) : `--only-binary=${r.pick(["'", '"', ""])}${r.pick(SMUGGLED)}${r.pick(["'", '"', ""])}`;
     case 6: {
       const f = `f${r.int(n)}.txt`;
@@ -361,16 +371,22 @@ function fileLine(r: Rng, n: number): string {
     case 7:
       return r.pick(["-e ./proj", "--editable=./proj", "-e 'proj dir'", "-e git+https://git.example/p.git#egg=p", "-e ./missing", `-e ${r.pick(SMUGGLED)}`, "-e"]);
     case 8:
+      if (r.chance(0.5)) return r.pick(VAR_LINES);
       return r.pick(["# comment", "  # comment \\", "", " ", "#--index-url=http://evil.example/"]);
     default:
       return r.some(3, () => r.pick([...JUNK, requirement(r), r.pick(FILE_SOURCE), r.pick(EVIL), r.pick(SMUGGLED)])).join(r.pick(["", " "]));
   }
 }
 
+/** Inserts junk somewhere, or cuts a piece out. */
 function mutate(r: Rng, s: string): string {
   if (r.chance(0.2)) {
     const at = r.int(s.length + 1);
     s = s.slice(0, at) + r.pick(JUNK) + s.slice(at);
+  }
+  if (r.chance(0.05) && s.length > 2) {
+    const at = r.int(s.length - 1);
+    s = s.slice(0, at) + s.slice(at + 1 + r.int(3));
   }
   return s;
 }
@@ -381,13 +397,13 @@ function fileText(r: Rng, n: number): string {
     .join("");
 }
 
-const GENERAL = ["-v", "-q", "--isolated", "--no-input", "--proxy=http://proxy.example:3128", "--timeout=5", "--log=/tmp/x.log", "--trusted-host=evil.example", "-i", "--bogus", "--no-cache-dir", "--python=/usr/bin/python3"];
-const COMMANDS = ["install", "install", "install", "download", "wheel", "index", "lock"];
-const KEEP_CLI = ["-U", "-q", "-qq", "--pre", "--no-deps", "--user", "--target=/tmp/t", "-t", "--only-binary=:all:", "--no-binary", "-C", "--config-settings=a=b", "--force-reinstall", "-Uq", "-Uqt/tmp/t", "--upgrade-strategy=eager", "--report=-", "--dry-run", "--no-b", "--dest=/tmp/d", "-d", "--json", "--ta", "--prefer"];
+const GENERAL = ["-v", "-q", "-qq", "--isolated", "--no-input", "--proxy=http://proxy.example:3128", "--cert=/etc/ssl/x.pem", "--timeout=5", "--log=/tmp/x.log", "--trusted-host=evil.example", "--trusted-host", "-i", "-iX", "--", "--bogus", "--no-cache-dir", "--python=/usr/bin/python3"];
+const COMMANDS = ["install", "install", "install", "download", "wheel", "index", "lock", "list", "show"];
+const KEEP_CLI = ["-U", "-q", "-qq", "--pre", "--no-deps", "--user", "--target=/tmp/t", "-t", "--only-binary=:all:", "--no-binary", "-C", "--config-settings=a=b", "--config-settings", "--force-reinstall", "-Uq", "-qqU", "-Uqt/tmp/t", "-qi", "-Ui", "-vf", "-Uf./w", "--isolated", "--upgrade-strategy=eager", "--report=-", "--dry-run", "--no-b", "--no-", "--e", "--dest=/tmp/d", "-d", "--json", "--ta", "--prefer", "--client-cert=/x", "--build-constraint=c.txt", "--group=dev"];
 
 function commandLine(r: Rng, n: number): string[] {
   const argv: string[] = [];
-  for (const g of r.some(2, () => r.pick(GENERAL))) argv.push(...(g === "-i" ? ["-i", r.pick(EVIL)] : [g]));
+  for (const g of r.some(2, () => r.pick(GENERAL))) argv.push(...(g === "-i" ? ["-i", r.pick(EVIL)] : g === "--trusted-host" ? [g, "evil"] : [g]));
   argv.push(r.pick(COMMANDS));
   if (argv.at(-1) === "index") argv.push(r.pick(["versions", "versions", "--json"]));
   for (let k = 1 + r.int(6); k > 0; k--) {
@@ -405,7 +421,8 @@ function commandLine(r: Rng, n: number): string[] {
         argv.push(...r.pick([["-r", `f${r.int(n)}.txt`], [`--requirement=f${r.int(n)}.txt`], [`-rf${r.int(n)}.txt`], ["-c", `f${r.int(n)}.txt`], ["-e", r.pick([...LOCAL, r.pick(DIRECT), r.pick(SMUGGLED)])]]));
         break;
       case 3:
-        argv.push("--");
+        // After --, or a ${VAR} pip would expand in what safe-pip writes.
+        argv.push(r.chance(0.5) ? "--" : r.pick(['foo; extra == "${V2}"', "${V1}", "--only-binary=${V1}", "--config-settings=${V2}", "-e", "="]));
         break;
       case 4:
         argv.push(r.pick([...SMUGGLED, "--index-url=http://evil.example/", "-i", "-", r.pick(EVIL)]));
@@ -549,5 +566,41 @@ describe("fuzz: whatever goes in, pip is handed no source (seeded, deterministic
       if (problem) assert.fail(failure("command-line", seed, { argv, env, rebuilt, flattened: files(inputs) }, problem));
     }
     assert.ok(counts.usage > 150 && counts.ok > 150, JSON.stringify(counts));
+  });
+});
+
+describe("inputs the fuzz found (kept as plain regression cases)", () => {
+  const read = async (text: string, env: Record<string, string> = {}) => {
+    const out = emptyInputs();
+    await readRequirementsFile("http://files.test/r.txt", "requirement", { env, cwd: "/", http: stubHttp(new Map([["r.txt", text]])), out, origin: "test" });
+    return out;
+  };
+
+  it("an option value holding spaces is written quoted, so pip reads one value and no source", async () => {
+    const out = await read(`--only-binary="x --index-url=http://evil.example/"\n--no-binary=:all:\\ --trusted-host=evil\nfoo --config-settings="a=b --find-links=/tmp/evil"\n`);
+    assert.deepEqual(out.optionLines, ["--only-binary='x --index-url=http://evil.example/'", "--no-binary=':all: --trusted-host=evil'"]);
+    assert.deepEqual(out.requirementLines, ["foo --config-settings='a=b --find-links=/tmp/evil'"]);
+    assert.equal(checkInputs(out, {}), undefined);
+  });
+
+  it("a value pip would split into lines, or expand again, is a usage error", async () => {
+    await assert.rejects(read("--only-binary=${V}\n", { V: "x\x1c--index-url=http://evil.example/" }), /r\.txt:1: .* cannot be passed to pip safely: it holds a line break$/);
+    await assert.rejects(read("--only-binary=${V}\n", { V: "${W}", W: "x' --index-url=http://evil.example/ '" }), /pip would expand \$\{W\} in it again$/);
+  });
+
+  it("lines are split and joined as pip does: Python's line breaks, and a comment line never continues", async () => {
+    const out = await read("# a comment \\\nrequests\ffoo\x1cbar\\\n  >=1\n");
+    assert.deepEqual(out.requirementLines, ["requests", "foo", "bar  >=1"]);
+  });
+
+  it("`pip index` arguments that look like options are refused; a local -e path keeps its spaces", async () => {
+    const env = { PIP_CONFIG_FILE: "/dev/null" };
+    const http = () => stubHttp(new Map());
+    await assert.rejects(
+      prepareInvocation(parsePipArgs(["index", "versions", "--", "--index-url=http://evil.example/", "requests"]), { env, cwd: "/", pip, makeHttp: http }),
+      /invalid argument "--index-url=http:\/\/evil\.example\/" for pip index: looks like an option/,
+    );
+    const { invocation } = await prepareInvocation(parsePipArgs(["install", "-e", "proj dir"]), { env, cwd: BASE, pip, makeHttp: http });
+    assert.deepEqual(invocation.inputs.requirementLines, [`-e '${join(BASE, "proj dir")}'`]);
   });
 });

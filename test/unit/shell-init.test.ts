@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../src/core/paths.js";
 import { fishQuote, psQuote, safePipCommand, shQuote } from "../../src/shell/command.js";
-import { PIP_NAMES, PYTHON_NAMES, shellInit } from "../../src/shell/init.js";
+import { PIP_NAMES, PY_FLAGS, PYTHON_NAMES, shellInit } from "../../src/shell/init.js";
 import { initLine, pathLine, pickShell, rcFile } from "../../src/shell/rcfile.js";
 import { shimScript } from "../../src/shell/pathshims.js";
 import { tempDir } from "../helpers/env.js";
@@ -47,7 +47,15 @@ describe("shell-init text", () => {
     for (const name of ["pip", "pip3", "python", "python3", "py"]) assert.match(code, new RegExp(`^function global:${name} \\{`, "m"), name);
     assert.ok(code.includes(`try { & 'C:\\Program Files\\nodejs\\node.exe' 'C:\\Users\\o''brien\\safe-pip\\dist\\cli.js' @PipArgs }`));
     assert.match(code, /^\$env:SAFE_PIP_SHELL_INIT = 'powershell'$/m);
-    assert.ok(code.includes("-cmatch '^-[bBdEIOPqsuv]+$'"));
+    // pwsh isn't installable here (no Debian package), so the option parser is checked as text:
+    // clusters read letter by letter like CPython (shell-routing.test.ts runs the same rules for
+    // real in bash, zsh and fish), used by python, python3 and the py launcher alike.
+    assert.ok(code.includes(`if (-not ($a -cmatch '^-([${PY_FLAGS}]*)(.*)$')) { break }`));
+    assert.ok(code.includes("if ($a -ceq '--check-hash-based-pycs') { $i++; continue }"));
+    assert.ok(code.includes("if (@('pip', 'pip.__main__') -ccontains $value) { return @{ Skip = $i; Flags = $flags } }"));
+    assert.ok(code.includes("if ($opt -cmatch '^[WX]$') { if ($value -eq '') { $i++ }; continue }"));
+    assert.equal(code.split("__SafePipPyArgs $").length, 3, "python/python3 and py share the parser");
+    assert.deepEqual([...PY_FLAGS].sort(), [..."bBdEiIOPqRsSuvx"].sort());
     assert.ok(code.includes("if ($env:SAFE_PIP_ACTIVE) {"));
     assert.ok(code.includes("Get-Command -Name $Name -CommandType Application"));
     // Balanced braces and parentheses: a cheap syntax check where pwsh isn't installed.

@@ -9,9 +9,11 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
+import { fishQuote, shQuote } from "../../src/shell/command.js";
 import { shellInit } from "../../src/shell/init.js";
 import { writeShims } from "../../src/shell/pathshims.js";
 import { tempDir } from "../helpers/env.js";
+import { limiter, realPython } from "../helpers/python.js";
 
 function script(file: string, text: string): void {
   writeFileSync(file, text);
@@ -64,7 +66,10 @@ function checks(f: Fixture, status: string, setPath: (dir: string) => string): A
     ["python3.12 -mpip list --outdated", `SAFE-PIP py=${bin}/python3.12 nus= safe= args=list|--outdated|`],
     ["python3 -I -u -m pip install c", `SAFE-PIP py=${bin}/python3 nus=1 safe=1 args=install|c|`],
     ["python3 -s -m pip install d", `SAFE-PIP py=${bin}/python3 nus=1 safe= args=install|d|`],
-    ["python3 -X utf8 -m pip install e", `REAL ${bin}/python3 -X utf8 -m pip install e`],
+    ["python3 -X utf8 -m pip install e", `SAFE-PIP py=${bin}/python3 nus= safe= args=install|e|`],
+    ["python3 -Im pip install e2", `SAFE-PIP py=${bin}/python3 nus=1 safe=1 args=install|e2|`],
+    ["python3 -sEmpip install e3", `SAFE-PIP py=${bin}/python3 nus=1 safe= args=install|e3|`],
+    ["python3 -W -m pip install e4", `REAL ${bin}/python3 -W -m pip install e4`],
     ["python3 -m pipx install f", `REAL ${bin}/python3 -m pipx install f`],
     ["python3 -c 'print(1)'", `REAL ${bin}/python3 -c print(1)`],
     ["python3 script.py -m pip install g", `REAL ${bin}/python3 script.py -m pip install g`],
@@ -74,7 +79,8 @@ function checks(f: Fixture, status: string, setPath: (dir: string) => string): A
     ["pip", `REAL ${bin}/python3 -m pip`],
     [`python3 -c 'import sys; sys.exit(3)'; echo "exit=${status}"`, "exit=3"],
     [`STUB_EXIT=5 pip install h; echo "exit=${status}"`, "exit=5"],
-    [`pip3.9 install i; echo "exit=${status}"`, "exit=127"],
+    // stderr joins stdout here, so the message can't land in another case's section.
+    [`pip3.9 install i 2>&1; echo "exit=${status}"`, "exit=127"],
     ["SAFE_PIP_ACTIVE=1 pip install j", `REAL ${bin}/python3 ${bin}/pip install j`],
     ["SAFE_PIP_ACTIVE=1 python3 -m pip install k", `REAL ${bin}/python3 -m pip install k`],
     [`${setPath(venv)}; pip install l`, `SAFE-PIP py=${venv}/python nus= safe= args=install|l|`],
@@ -142,6 +148,143 @@ for (const sh of SHELLS) {
     });
   });
 }
+
+/**
+ * Interpreter options before `-m pip`, checked against CPython itself. Each case is a list of
+ * arguments where MOD stands for the module. The real python3 runs it with MOD = site (`-m site`
+ * prints ENABLE_USER_SITE and sys.path, so it shows whether the module ran and what -s/-I/-P did);
+ * each shell then runs it with MOD = pip and must route exactly when CPython ran the module, with
+ * pip's arguments intact and the user-site and safe-path settings CPython would have used.
+ */
+const PY_RUN: string[][] = [
+  // Clusters ending in m, with the module attached or next (issue 11: these ran the real pip).
+  ["-Im", "MOD"], ["-sm", "MOD"], ["-Esm", "MOD"], ["-ImMOD"], ["-sEmMOD"], ["-IsEm", "MOD"],
+  ["-OO", "-m", "MOD"], ["-bb", "-mMOD"], ["-I", "-u", "-m", "MOD"], ["-IPBuRxdqvESi", "-m", "MOD"],
+  ["-S", "-m", "MOD"], ["-P", "-m", "MOD"], ["-i", "-m", "MOD"], ["-sBm", "MOD"],
+  // Options with a value: the rest of the cluster, else the next argument, whatever it looks like.
+  ["-W", "default", "-m", "MOD"], ["-Wdefault", "-m", "MOD"], ["-sWdefault", "-Im", "MOD"],
+  ["-X", "utf8", "-m", "MOD"], ["-Xutf8", "-sm", "MOD"], ["-Wm", "-m", "MOD"], ["-Xm", "-m", "MOD"],
+  ["-Wignore", "-Xdev", "-Im", "MOD"], ["--check-hash-based-pycs", "always", "-m", "MOD"],
+];
+/** Python runs something else, or nothing: untouched. */
+const PY_NOT_RUN: string[][] = [
+  ["-W", "-m", "MOD"], ["-X", "-m", "MOD"], ["-Xm", "MOD"], ["--check-hash-based-pycs", "-m", "MOD"],
+  ["-c", "pass", "-m", "MOD"], ["-Ic", "pass", "-m", "MOD"], ["-cm", "MOD"], ["-sc", "pass", "-sm", "MOD"],
+  ["-V", "-m", "MOD"], ["-IV", "-m", "MOD"], ["-h", "-m", "MOD"], ["-?", "-m", "MOD"],
+  ["-J", "-m", "MOD"], ["-IZm", "MOD"], ["--version", "-m", "MOD"], ["--help", "-m", "MOD"],
+  ["--", "-m", "MOD"], ["-", "-m", "MOD"], ["script.py", "-m", "MOD"], ["-m", "MODx"], ["-mMODx"],
+  ["-m", "x", "-m", "MOD"],
+];
+
+/** More cases from a fixed seed: clusters of flags, value options and stoppers in any order. */
+function randomPyCases(n: number, seed: number): string[][] {
+  let x = seed;
+  const rnd = (k: number) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return Math.floor((x / 2147483648) * k);
+  };
+  const pick = <T>(a: readonly T[]): T => a[rnd(a.length)]!;
+  const out: string[][] = [];
+  for (let c = 0; c < n; c++) {
+    const args: string[] = [];
+    // Once -m has its module, the rest is the module's: the case ends there.
+    let module = false;
+    for (let k = 1 + rnd(3); k > 0 && !module; k--) {
+      let cl = "-";
+      for (let j = rnd(4); j > 0; j--) cl += pick("bBdEiIOPqRsSuvxIsI".split(""));
+      if (rnd(12) === 0) cl += pick(["c", "V", "h", "J", "Z"]);
+      const end = rnd(5);
+      if (end === 0) {
+        const opt = pick(["Wdefault", "Xutf8", "mMOD"]);
+        args.push(cl + opt);
+        module = opt.startsWith("m");
+      } else if (end === 1) {
+        const opt = pick(["W", "X", "m"]);
+        args.push(cl + opt, pick(["ignore", "dev", "MOD", "-m"]));
+        module = opt === "m";
+      } else if (cl.length > 1) args.push(cl);
+    }
+    if (!module && (rnd(4) > 0 || args.length === 0)) args.push("-m", "MOD");
+    out.push(args);
+  }
+  return out;
+}
+
+interface PyVerdict {
+  args: string[];
+  ran: boolean;
+  userSite?: boolean;
+  safePath?: boolean;
+}
+
+/** What CPython does with the options: runs `-m site` or not, and with which settings. */
+async function cpython(args: string[], cwd: string): Promise<PyVerdict> {
+  const r = await execa(realPython(), args.map((a) => a.replace(/MOD/g, "site")), {
+    cwd, env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" }, extendEnv: false, reject: false, stdin: "ignore", timeout: 20_000,
+  });
+  const out = String(r.stdout);
+  const site = /^ENABLE_USER_SITE: (\w+)$/m.exec(out);
+  // Given arguments of its own, `-m site` prints its usage instead: it ran, settings unseen.
+  if (!site) return { args, ran: out.includes("[--user-base] [--user-site]") };
+  const first = /^sys\.path = \[\n\s+'([^']*)'/m.exec(out)?.[1];
+  return { args, ran: true, userSite: site[1] === "None" ? undefined : site[1] === "True", safePath: first !== cwd };
+}
+
+describe("python [options] -m pip: options read the way CPython reads them", async () => {
+  const cwd = tempDir("safe-pip-pyopts-");
+  const limit = limiter(4);
+  const cases = [...PY_RUN, ...PY_NOT_RUN, ...randomPyCases(60, 11)];
+  const verdicts = await Promise.all(cases.map((c) => limit(() => cpython(c, cwd))));
+
+  it("CPython agrees with what the cases are meant to show", () => {
+    const ran = (c: string[]) => verdicts.find((v) => v.args === c)!.ran;
+    for (const c of PY_RUN) assert.ok(ran(c), `CPython runs the module for ${c.join(" ")}`);
+    for (const c of PY_NOT_RUN) assert.ok(!ran(c), `CPython runs no module for ${c.join(" ")}`);
+  });
+
+  for (const sh of SHELLS) {
+    const path = await which(sh.name);
+    const skip = path ? false : `${sh.name} is not installed (Debian: apt-get install ${sh.name})`;
+    it(`${sh.name}: routes exactly the calls where CPython runs -m pip`, { skip }, async () => {
+      const f = fixture();
+      const init = join(f.root, `init.${sh.name}`);
+      writeFileSync(init, shellInit(sh.name, [f.stub]));
+      const quote = sh.name === "fish" ? fishQuote : shQuote;
+      const argvOf = (v: PyVerdict) => [...v.args.map((a) => a.replace(/MOD/g, "pip")), "install", "x"];
+      const body = verdicts.map((v, i) => `echo "--- ${i}"\npython3 ${argvOf(v).map(quote).join(" ")}`).join("\n");
+      const file = join(f.root, `py.${sh.name}`);
+      writeFileSync(file, `${sh.source(init)}\n${body}\necho "--- end"\n`);
+      const out = await runShell([path!, ...sh.argv.slice(1)], file, f.env);
+      const sections = out.split(/^--- /m).slice(1);
+      assert.equal(sections.length, verdicts.length + 1, out);
+      verdicts.forEach((v, i) => {
+        const got = sections[i]!.replace(/^\d+\n/, "").trim();
+        const what = `${sh.name}: python3 ${argvOf(v).join(" ")}`;
+        if (!v.ran) {
+          assert.equal(got, `REAL ${f.bin}/python3 ${argvOf(v).join(" ")}`, what);
+          return;
+        }
+        const m = /^SAFE-PIP py=(\S*) nus=(\S*) safe=(\S*) args=(.*)$/.exec(got);
+        assert.ok(m, `${what}\n  expected safe-pip, got: ${got}`);
+        assert.equal(m[1], `${f.bin}/python3`, what);
+        assert.equal(m[4], "install|x|", what);
+        if (v.userSite !== undefined) assert.equal(m[2], v.userSite ? "" : "1", `${what}: user site`);
+        if (v.safePath !== undefined) assert.equal(m[3], v.safePath ? "1" : "", `${what}: safe path`);
+      });
+    });
+  }
+
+  const bash = await which("bash");
+  it("routes -m pip.__main__ too (it runs the same pip)", { skip: bash ? false : "no bash" }, async () => {
+    const f = fixture();
+    const init = join(f.root, "init.bash");
+    writeFileSync(init, shellInit("bash", [f.stub]));
+    const file = join(f.root, "main.bash");
+    writeFileSync(file, `. '${init}'\npython3 -Im pip.__main__ install x\npython3 -m pip.__main__x install x\n`);
+    const out = await runShell([bash!, "--norc", "--noprofile"], file, f.env);
+    assert.equal(out.trim(), `SAFE-PIP py=${f.bin}/python3 nus=1 safe=1 args=install|x|\nREAL ${f.bin}/python3 -m pip.__main__x install x`);
+  });
+});
 
 describe("PATH shims under plain sh", () => {
   it("route pip/pip3/pip3.X, drop their own directory from PATH, and run the real pip inside safe-pip's pip", async () => {

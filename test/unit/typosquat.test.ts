@@ -12,6 +12,8 @@ import {
   popularListFrom,
   type PopularList,
 } from "../../src/checks/typosquat.js";
+import { projectHistory, softenByHistory, type HistoryFile } from "../../src/checks/history.js";
+import type { Reason } from "../../src/checks/types.js";
 
 const popular = loadPopularList();
 
@@ -193,5 +195,51 @@ describe("typosquat: speed", () => {
     const perName = Number(process.hrtime.bigint() - start) / 1e6 / (rounds * names.length);
     // Generous bound: CI machines are shared; the evaluation reports the real figure (~20 µs).
     assert.ok(perName < 1, `${perName.toFixed(3)} ms per name`);
+  });
+});
+
+describe("typosquat: softened by the project's own history", () => {
+  const now = new Date("2026-12-01T00:00:00Z");
+  const ago = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+  const block: Reason = { check: "typosquat", verdict: "block", message: `"csvdiff" looks like "csv-diff"; did you mean csv-diff?` };
+  const deny: Reason = { check: "deny", verdict: "block", message: "denied" };
+  const files = (n: number, first: number, step: number) =>
+    Array.from({ length: n }, (_, i) => ({ version: `1.${i}`, uploadTime: ago(first - i * step) }));
+
+  test("an old project with five settled releases gets a warning that says why", () => {
+    const [r] = softenByHistory([block], files(5, 800, 100), now);
+    assert.equal(r!.verdict, "warn");
+    assert.match(r!.message, /did you mean csv-diff\? Warned, not blocked: the project's own history \(first upload 2024-09-2\d, 2 years ago; 5 releases\) outweighs the name\.$/);
+  });
+
+  test("a block stays a block without the evidence", () => {
+    const stays = (f: HistoryFile[], why: string) => assert.deepEqual(softenByHistory([block], f, now), [block], why);
+    stays(files(20, 300, 10), "first upload under a year ago");
+    stays(files(4, 800, 100), "four releases");
+    stays([...files(1, 800, 0), ...files(4, 25, 5).map((f, i) => ({ ...f, version: `2.${i}` }))], "a dormant name topped up with fresh releases");
+    stays(files(5, 800, 100).map((f) => ({ ...f, uploadTime: undefined })), "no upload times (HTML-only upstream)");
+    stays(files(5, 800, 100).map((f, i) => ({ ...f, uploadTime: ["1", "2024", "2019-01-01", "yesterday", "2019-01-01T00:00:00"][i] })), "times that aren't RFC 3339");
+    stays(files(5, 800, 100).map((f) => ({ ...f, version: undefined })), "files with no version");
+    // Several files of one release are one release.
+    stays(files(5, 800, 100).map((f) => ({ ...f, version: "1.0" })), "one release, five files");
+  });
+
+  test("only typosquat blocks change; times in the future are no evidence", () => {
+    const out = softenByHistory([deny, block, { ...block, verdict: "warn" }], files(6, 2000, 300), now);
+    assert.deepEqual(out.map((r) => r.verdict), ["block", "warn", "warn"]);
+    assert.equal(out[0], deny);
+    assert.equal(out[2]!.message, block.message);
+    const future = [...files(5, 800, 100).slice(0, 4), { version: "9.0", uploadTime: "2099-01-01T00:00:00Z" }];
+    assert.deepEqual(softenByHistory([block], future, now), [block]);
+    assert.deepEqual(projectHistory(future, now).settledReleases, 4);
+  });
+});
+
+describe("typosquat: separators alone only count against the top 1,000", () => {
+  test("moved separators flag a top-1,000 name, not a lesser one", () => {
+    assertImitates("torch-vision", "torchvision", "separator");
+    assertImitates("network-x", "networkx", "separator");
+    assert.ok((popular.rankOf("ipdb") ?? 0) > 1000 && (popular.rankOf("mlx") ?? 0) > 1000);
+    for (const name of ["ip-db", "ml-x", "html-builder"]) assertClean(name);
   });
 });
