@@ -1,5 +1,6 @@
 import { DEFAULT_POLICY, type AllowDenyEntry, type Policy, type PolicyLayer } from "./schema.js";
 import { normalizeName } from "../core/names.js";
+import { AGE_DEFAULTS, mergeAgeKeys } from "./age-keys.js";
 
 const rank = <T extends string>(order: readonly T[], v: T | undefined) => (v === undefined ? -1 : order.indexOf(v));
 
@@ -22,7 +23,7 @@ function intersectAllow(a: AllowDenyEntry[] | undefined, b: AllowDenyEntry[] | u
  * Settings that choose a source (index, CRAN repo) belong to the floor when it sets them.
  */
 export function mergeLayers(floor: PolicyLayer, user: PolicyLayer, warnings: string[]): PolicyLayer {
-  const out: PolicyLayer = { ...floor };
+  const out: PolicyLayer = { ...floor, ...mergeAgeKeys(floor, user, warnings) };
   const pick = <K extends keyof PolicyLayer>(key: K, value: PolicyLayer[K] | undefined) => {
     if (value === undefined) delete out[key];
     else out[key] = value;
@@ -114,5 +115,7 @@ export function resolvePolicy(layer: PolicyLayer): Policy {
     unknownLicense: layer.unknownLicense ?? d.unknownLicense,
     typosquat: layer.typosquat ?? d.typosquat,
     cran: { ...d.cran, ...layer.cran, internal: layer.cran?.internal ?? d.cran.internal },
+    minAgeExclude: layer.minAgeExclude ?? AGE_DEFAULTS.minAgeExclude,
+    ageSecurityFixes: layer.ageSecurityFixes ?? AGE_DEFAULTS.ageSecurityFixes,
   };
 }
