@@ -122,10 +122,22 @@ function youngOnly(e: AgeEntry, policy: Policy, now: Date): boolean {
   return e.files.length === 0 && e.held.length > 0 && e.held.every((f) => tooYoungOnly(f, policy, now));
 }
 
-/** Versions the security-fix exemption might offer, so their release checks run too. */
-export function fixCandidateVersions(byVersion: ReadonlyMap<string, AgeEntry>, policy: Policy, now: Date): string[] {
+/**
+ * Versions the security-fix exemption might offer, so their release checks can run too. Asked
+ * after the offered versions were checked, and only when every older one is already blocked by an
+ * advisory, so a project with young releases costs no extra OSV lookups in the usual case.
+ */
+export function fixCandidateVersions(byVersion: ReadonlyMap<string, AgeEntry>, checked: ReadonlyMap<string, Reason[]>, policy: Policy, now: Date): string[] {
   if (policy.ageSecurityFixes !== "allow") return [];
-  return [...byVersion].filter(([, e]) => youngOnly(e, policy, now)).map(([v]) => v);
+  const live = [...byVersion].filter(([, e]) => !e.yanked).sort(([a], [b]) => compareVersions(a, b));
+  const out: string[] = [];
+  for (let i = 0; i < live.length; i++) {
+    const [version, e] = live[i]!;
+    if (!youngOnly(e, policy, now)) continue;
+    const older = live.slice(0, i).filter(([, o]) => !youngOnly(o, policy, now));
+    if (older.length > 0 && older.every(([v]) => fixableIds(checked.get(v) ?? []).length > 0)) out.push(version);
+  }
+  return out;
 }
 
 /** Offers the held files of each version that `securityFixes` picks, with its warning. */

@@ -147,8 +147,10 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
   }
 
   const candidates = [...byVersion.entries()].filter(([, e]) => e.files.length > 0).map(([v]) => v);
-  candidates.push(...fixCandidateVersions(byVersion, agePolicy, ctx.now));
-  const checked = await ctx.checker.checkReleases(candidates.map((version) => ({ ecosystem: "PyPI" as const, name, version, source: route.source })));
+  const check = (vs: string[]) => ctx.checker.checkReleases(vs.map((version) => ({ ecosystem: "PyPI" as const, name, version, source: route.source })));
+  const checked = await check(candidates);
+  const young = fixCandidateVersions(byVersion, checked, agePolicy, ctx.now);
+  if (young.length) for (const [v, r] of await check(young)) checked.set(v, r);
   applySecurityFixes(byVersion, checked, agePolicy, ctx.now);
 
   const served: DistFile[] = [];

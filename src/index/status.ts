@@ -14,7 +14,6 @@ export interface ProjectStatus {
 
 function clean(s: string): string {
   // The reason is upstream text shown on a terminal: one line, no control characters, bounded.
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 300);
 }
 

@@ -124,6 +124,19 @@ describe("security-fix exemption", () => {
     assert.equal(vulnerableFix.files.length, 0);
   });
 
+  it("asks OSV about young releases only when every older one is already blocked by an advisory", async () => {
+    const asked: string[][] = [];
+    const counting = (byVersion: Record<string, Reason[]>): ReleaseChecker => ({
+      checkName: () => [],
+      checkReleases: async (rs) => (asked.push(rs.map((r) => r.version)), new Map(rs.map((r) => [r.version, byVersion[r.version] ?? []]))),
+    });
+    await buildProject("lib", routed("lib", page), { policy: DEFAULT_POLICY, http, checker: counting({ "1.0": [vuln("A")] }), now });
+    assert.deepEqual(asked, [["1.0", "1.1"]]);
+    asked.length = 0;
+    await buildProject("lib", routed("lib", page), { policy: DEFAULT_POLICY, http, checker: counting({ "1.0": [vuln("A")], "1.1": [vuln("A")] }), now });
+    assert.deepEqual(asked, [["1.0", "1.1"], ["1.2", "1.3"]]);
+  });
+
   it("securityFixes needs an older release and names several advisories when none affects all", () => {
     const c = (version: string, checks: Reason[], youngOnly = false): FixCandidate => ({ version, yanked: false, youngOnly, served: !youngOnly, checks, uploadTime: "2025-01-09T00:00:00Z" });
     assert.equal(securityFixes([c("1.0", [], true)], 7 * 86400e3, now).size, 0);
