@@ -12,7 +12,8 @@ export type CheckName =
   | "license"
   | "typosquat"
   | "direct"
-  | "source";
+  | "source"
+  | "status";
 
 export type Verdict = "allow" | "warn" | "block";
 

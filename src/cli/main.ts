@@ -4,13 +4,15 @@ import { hasOption, parsePipArgs } from "../pip/argv.js";
 import { FETCHING_COMMANDS } from "../pip/options.js";
 import { parseSnapshot, PolicyFormatError, type PolicyLayer } from "../policy/schema.js";
 import type { CommandContext } from "../commands/context.js";
+import type { InstallOutputs } from "../report/outputs.js";
 import { OWN_COMMANDS } from "./own-commands.js";
 import { HELP } from "./help.js";
 
 /** safe-pip's own flags inside a pip command line; pip never sees them. */
-function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer } {
+function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer; outputs: InstallOutputs } {
   const rest: string[] = [];
   const overrides: PolicyLayer = {};
+  const outputs: InstallOutputs = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") {
@@ -28,9 +30,16 @@ function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLay
       }
       continue;
     }
+    const own = /^--(sbom|lock)(=|$)/.exec(a);
+    if (own) {
+      const value = own[2] ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (!value) throw new SafePipError("USAGE", `--${own[1]} needs a file name`);
+      outputs[own[1] as keyof InstallOutputs] = value;
+      continue;
+    }
     rest.push(a);
   }
-  return { rest, overrides };
+  return { rest, overrides, outputs };
 }
 
 async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
@@ -54,7 +63,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   if (own) return (await own())(argv, ctx);
   const { passThrough, runThroughIndex } = await import("../commands/pip.js");
 
-  const { rest, overrides } = extractOwnFlags(argv);
+  const { rest, overrides, outputs } = extractOwnFlags(argv);
   const parsed = parsePipArgs(rest);
   const all = [...parsed.general, ...parsed.options];
   const quiet = hasOption(all, "quiet");
@@ -63,8 +72,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   const fetching =
     command !== undefined &&
     (FETCHING_COMMANDS.has(command) || (command === "list" && (hasOption(parsed.options, "outdated") || hasOption(parsed.options, "uptodate"))));
+  if ((outputs.sbom || outputs.lock) && command !== "install")
+    throw new SafePipError("USAGE", `--${outputs.sbom ? "sbom" : "lock"} applies only to "install"`);
   if (!fetching || hasOption(all, "help")) return passThrough(rest, c);
-  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv });
+  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv, outputs });
 }
 
 /** Runs safe-pip; returns the exit code. Errors become one line (plus detail and a hint), never a stack. */

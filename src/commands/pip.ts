@@ -27,11 +27,14 @@ import { appendAudit, writeReport, type RunRecord } from "../report/record.js";
 import { packageVersion, stateDir } from "../core/paths.js";
 import { envValue } from "../core/env.js";
 import { registerCleanup } from "./cleanup.js";
+import { writeInstallOutputs, type InstallOutputs } from "../report/outputs.js";
 
 export interface PipCommandFlags {
   policyOverrides: PolicyLayer;
   /** The command line as typed, for the report and audit log (redacted when written). */
   argv: string[];
+  /** --sbom / --lock (install only). */
+  outputs?: InstallOutputs | undefined;
 }
 
 /** Runs a pip command that does not fetch packages exactly as typed, with the user's environment. */
@@ -52,6 +55,7 @@ interface Session {
   index: UnifiedIndex;
   tmp: string;
   env: Record<string, string>;
+  outputs: InstallOutputs;
 }
 
 /**
@@ -137,7 +141,7 @@ export async function runThroughIndex(parsed: ParsedPipArgs, ctx: CommandContext
       indexOrigin: index.origin,
       allowDirect: policy.directReferences === "allow",
     });
-    const session: Session = { record, ctx, out, policy, pip, inv, index, tmp, env };
+    const session: Session = { record, ctx, out, policy, pip, inv, index, tmp, env, outputs: flags.outputs ?? {} };
     return inv.command === "install" ? await install(session) : await single(session);
   }
 }
@@ -249,6 +253,7 @@ async function install(s: Session): Promise<number> {
   const userReport = optionValues(inv.options, "report").pop();
   if (hasOption(inv.options, "dry-run") || items.length === 0) {
     if (userReport) copyReport(reportFile, userReport, s);
+    await saveOutputs(s, items, !hasOption(inv.options, "dry-run"));
     return 0;
   }
 
@@ -271,7 +276,22 @@ async function install(s: Session): Promise<number> {
   if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
   s.record.outcome = "installed";
   if (userReport) copyReport(reportFile, userReport, s);
+  await saveOutputs(s, items, true);
   return 0;
+}
+
+/** --sbom and --lock, from the same report items that were shown and installed. */
+async function saveOutputs(s: Session, items: ReportItem[], installed: boolean): Promise<void> {
+  if (!s.outputs.sbom && !s.outputs.lock) return;
+  s.record.outputs = await writeInstallOutputs(s.outputs, items, {
+    cwd: s.ctx.cwd,
+    installed,
+    decisions: await decisionMap(s.index),
+    coreMetadata: (name, version) => s.index.coreMetadata(name, version),
+    command: s.record.command,
+    version: packageVersion(),
+    info: (line) => s.out.info(line),
+  });
 }
 
 /**

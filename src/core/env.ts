@@ -21,6 +21,8 @@ export const SAFE_PIP_ENV = {
   SHELL_INIT: "SAFE_PIP_SHELL_INIT",
   /** Read by the R hook only: seconds to wait for `safe-pip r serve` to start. */
   R_START_TIMEOUT: "SAFE_PIP_R_START_TIMEOUT",
+  /** A snapshot date for this run (CI jobs), merged like --snapshot: it can only tighten. */
+  SNAPSHOT: "SAFE_PIP_SNAPSHOT",
 } as const;
 
 export type Env = Readonly<Record<string, string | undefined>>;

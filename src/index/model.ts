@@ -1,3 +1,5 @@
+import type { ProjectStatus } from "./status.js";
+
 /** One distribution file as the simple API describes it (PEP 503/691/700/592/658/714). */
 export interface DistFile {
   filename: string;
@@ -22,6 +24,8 @@ export interface ProjectPage {
   versions?: string[] | undefined;
   /** Where the page came from (redacted when shown). */
   url: string;
+  /** PEP 792 project status, when the upstream marks one. */
+  status?: ProjectStatus | undefined;
 }
 
 const SDIST = /\.(tar\.gz|zip|tar\.bz2|tgz|tar\.xz|tar)$/i;

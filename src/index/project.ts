@@ -9,6 +9,8 @@ import type { Policy } from "../policy/schema.js";
 import { isSafeFilename, versionFromFilename, type DistFile } from "./model.js";
 import type { Routed } from "./router.js";
 import { fetchUploadTimes } from "./upstream/simple.js";
+import { agePolicyFor, applySecurityFixes, exclusionReason, fixCandidateVersions, type AgeEntry } from "./age-rules.js";
+import { statusReasons, type ProjectStatus } from "./status.js";
 
 export interface VersionDecision {
   version: string;
@@ -28,6 +30,8 @@ export interface ProjectDecision {
   status: "ok" | "not-found" | "blocked";
   nameReasons: Reason[];
   versions: VersionDecision[];
+  /** PEP 792 status from the upstream, passed through to pip. */
+  projectStatus?: ProjectStatus | undefined;
 }
 
 export interface ServedProject {
@@ -108,31 +112,37 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
   const indexUrl = route.indexUrl;
   if (!page) return { decision: { ...base, status: "not-found" }, files: [], indexUrl };
 
+  if (page.status) base.projectStatus = page.status;
   // An old project with many releases isn't blocked for its name alone (src/checks/history.ts).
-  base.nameReasons = softenByHistory(ctx.checker.checkName("PyPI", name, route.source), page.files.map((f) => ({ version: versionFromFilename(f.filename, name), uploadTime: f.uploadTime })), ctx.now);
+  const nameReasons = softenByHistory(ctx.checker.checkName("PyPI", name, route.source), page.files.map((f) => ({ version: versionFromFilename(f.filename, name), uploadTime: f.uploadTime })), ctx.now);
+  base.nameReasons = [...statusReasons(page.status), ...nameReasons];
   if (worstVerdict(base.nameReasons) === "block") return { decision: { ...base, status: "blocked" }, files: [], indexUrl };
 
   const exempt = route.source === "internal" && ctx.policy.internalAge === "exempt";
+  const { policy: agePolicy, exclusion } = agePolicyFor(ctx.policy, name, ctx.now);
   let files = page.files;
-  if (!exempt && ageCutoff(ctx.policy, ctx.now) && files.some((f) => !f.uploadTime)) {
+  if (!exempt && ageCutoff(agePolicy, ctx.now) && files.some((f) => !f.uploadTime)) {
     // HTML-only upstreams carry no upload times: ask the PyPI-style JSON API once for the project.
     const times = await fetchUploadTimes(ctx.http, route.indexUrl, name).catch(() => undefined);
     if (times) files = files.map((f) => (f.uploadTime || !times.has(f.filename) ? f : { ...f, uploadTime: times.get(f.filename) }));
   }
 
-  const byVersion = new Map<string, { files: DistFile[]; reasons: Reason[]; upload?: string | undefined; yanked: boolean; total: number }>();
+  const byVersion = new Map<string, AgeEntry & { total: number }>();
   for (const file of files) {
     if (!isSafeFilename(file.filename)) continue;
     if (!/^https?:$/.test(new URL(file.url).protocol)) continue; // file:, javascript: … never proxied
     const version = versionFromFilename(file.filename, name);
     if (!version) continue;
-    const entry = byVersion.get(version) ?? { files: [], reasons: [], yanked: true, total: 0 };
+    const entry = byVersion.get(version) ?? { files: [], held: [], reasons: [], yanked: true, total: 0 };
     entry.total++;
     if (!file.yanked) entry.yanked = false;
     if (file.uploadTime && (!entry.upload || file.uploadTime < entry.upload)) entry.upload = file.uploadTime;
-    const reason = ageReason(file, ctx.policy, ctx.now, exempt);
-    if (reason && reason.verdict === "block") entry.reasons.push(reason);
-    else {
+    let reason = ageReason(file, agePolicy, ctx.now, exempt);
+    if (exclusion && !exempt) reason = exclusionReason(file, ctx.policy, exclusion, reason?.verdict === "block" ? reason : undefined, ctx.now) ?? reason;
+    if (reason && reason.verdict === "block") {
+      entry.reasons.push(reason);
+      entry.held.push(file);
+    } else {
       if (reason) entry.reasons.push(reason);
       entry.files.push(file);
     }
@@ -140,7 +150,11 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
   }
 
   const candidates = [...byVersion.entries()].filter(([, e]) => e.files.length > 0).map(([v]) => v);
-  const checked = await ctx.checker.checkReleases(candidates.map((version) => ({ ecosystem: "PyPI" as const, name, version, source: route.source })));
+  const check = (vs: string[]) => ctx.checker.checkReleases(vs.map((version) => ({ ecosystem: "PyPI" as const, name, version, source: route.source })));
+  const checked = await check(candidates);
+  const young = fixCandidateVersions(byVersion, checked, agePolicy, ctx.now);
+  if (young.length) for (const [v, r] of await check(young)) checked.set(v, r);
+  applySecurityFixes(byVersion, checked, agePolicy, ctx.now);
 
   const served: DistFile[] = [];
   const versions: VersionDecision[] = [];

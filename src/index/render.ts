@@ -1,4 +1,5 @@
 import type { DistFile } from "./model.js";
+import type { ProjectStatus } from "./status.js";
 
 /** Our own URL for a served file: only files we listed can be fetched through us. */
 export function localFileUrl(project: string, filename: string): string {
@@ -21,7 +22,7 @@ function metadataValue(m: DistFile["coreMetadata"]): string | undefined {
   return alg ? `${alg}=${m[alg]}` : "true";
 }
 
-export function renderHtml(project: string, files: DistFile[]): string {
+export function renderHtml(project: string, files: DistFile[], status?: ProjectStatus): string {
   const lines = files.map((f) => {
     const attrs = [`href="${esc(localFileUrl(project, f.filename) + hashFragment(f.hashes))}"`];
     if (f.requiresPython) attrs.push(`data-requires-python="${esc(f.requiresPython)}"`);
@@ -30,13 +31,21 @@ export function renderHtml(project: string, files: DistFile[]): string {
     if (meta) attrs.push(`data-dist-info-metadata="${esc(meta)}"`, `data-core-metadata="${esc(meta)}"`);
     return `    <a ${attrs.join(" ")}>${esc(f.filename)}</a><br/>`;
   });
-  return `<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="1.1">\n    <title>Links for ${esc(project)}</title>\n  </head>\n  <body>\n    <h1>Links for ${esc(project)}</h1>\n${lines.join("\n")}\n  </body>\n</html>\n`;
+  return `<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="1.1">\n${statusMeta(status)}    <title>Links for ${esc(project)}</title>\n  </head>\n  <body>\n    <h1>Links for ${esc(project)}</h1>\n${lines.join("\n")}\n  </body>\n</html>\n`;
 }
 
-export function renderJson(project: string, files: DistFile[], versions: string[]): string {
+/** PEP 792 status passed through to pip (which ignores it today, but newer installers may warn). */
+function statusMeta(status: ProjectStatus | undefined): string {
+  if (!status) return "";
+  const reason = status.reason ? `    <meta name="pypi:project-status-reason" content="${esc(status.reason)}">\n` : "";
+  return `    <meta name="pypi:project-status" content="${esc(status.status)}">\n${reason}`;
+}
+
+export function renderJson(project: string, files: DistFile[], versions: string[], status?: ProjectStatus): string {
   return JSON.stringify({
     meta: { "api-version": "1.1" },
     name: project,
+    ...(status ? { "project-status": status } : {}),
     versions,
     files: files.map((f) => {
       const out: Record<string, unknown> = {

@@ -163,8 +163,8 @@ export class UnifiedIndex {
     const json = wantsJson(req.headers.accept);
     const versions = served.decision.versions.filter((v) => v.served).map((v) => v.version);
     return json
-      ? send(res, 200, "application/vnd.pypi.simple.v1+json", renderJson(key, served.files, versions))
-      : send(res, 200, "application/vnd.pypi.simple.v1+html", renderHtml(key, served.files));
+      ? send(res, 200, "application/vnd.pypi.simple.v1+json", renderJson(key, served.files, versions, served.decision.projectStatus))
+      : send(res, 200, "application/vnd.pypi.simple.v1+html", renderHtml(key, served.files, served.decision.projectStatus));
   }
 
   private async serveFile(project: string, filename: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

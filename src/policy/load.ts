@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import Conf from "conf";
 import { SafePipError } from "../core/errors.js";
 import { envValue, type Env } from "../core/env.js";
-import { parseLayer, PolicyFormatError, type Policy, type PolicyLayer } from "./schema.js";
+import { expiredExclusionWarnings, snapshotFromEnv } from "./age-keys.js";
+import { parseLayer, parseSnapshot, PolicyFormatError, type Policy, type PolicyLayer } from "./schema.js";
 import { mergeLayers, resolvePolicy } from "./merge.js";
 
 export const DEFAULT_SYSTEM_POLICY = "/etc/safe-pip/policy.json";
@@ -105,9 +106,13 @@ export function loadPolicy(env: Env, overrides: PolicyLayer = {}, opts: LoadOpti
   // Command-line flags (such as --snapshot) act as one more user layer: they can only tighten too.
   // With no system policy the user's layer is the top one: nothing to merge it under.
   const base = system ? mergeLayers(system, user, warnings) : user;
-  const layered = mergeLayers(base, overrides, warnings);
+  let layered = mergeLayers(base, overrides, warnings);
+  const envSnapshot = snapshotFromEnv(env, parseSnapshot);
+  if (envSnapshot) layered = mergeLayers(layered, { snapshot: envSnapshot }, warnings);
+  const policy = resolvePolicy(layered);
+  warnings.push(...expiredExclusionWarnings(policy.minAgeExclude, new Date()));
   return {
-    policy: resolvePolicy(layered),
+    policy,
     systemFile: systemText !== undefined ? systemFile : undefined,
     userFile: userText !== undefined ? userFile : undefined,
     warnings,

@@ -1,5 +1,6 @@
 import { DEFAULT_POLICY, type AllowDenyEntry, type OsvPolicy, type Policy, type PolicyLayer } from "./schema.js";
 import { normalizeName } from "../core/names.js";
+import { AGE_DEFAULTS, mergeAgeKeys } from "./age-keys.js";
 
 const rank = <T extends string>(order: readonly T[], v: T | undefined) => (v === undefined ? -1 : order.indexOf(v));
 
@@ -169,6 +170,16 @@ export const FLOOR_RULES: Partial<Record<keyof PolicyLayer, Rule>> = {
     if (fixed && moved.length) warn(`the system policy chooses the CRAN sources; the user's ${moved.map((k) => `"cran.${k}"`).join(", ")} ignored`);
     out.cran = fixed ? { ...f } : { ...f, ...u };
   },
+  // Age exemptions loosen the age rule, so a user's entries stand only while the system says
+  // nothing about age; "block" of the security-fix exemption wins (src/policy/age-keys.ts).
+  minAgeExclude({ floor, user, out, warn }) {
+    const merged = mergeAgeKeys(floor, { minAgeExclude: user.minAgeExclude }, []);
+    if (user.minAgeExclude?.length && merged.minAgeExclude !== user.minAgeExclude) warn(`the system policy sets "minAge"; the user's "minAgeExclude" entries are ignored`);
+    set(out, "minAgeExclude", merged.minAgeExclude);
+  },
+  ageSecurityFixes({ floor, user, out }) {
+    set(out, "ageSecurityFixes", mergeAgeKeys(floor, { ageSecurityFixes: user.ageSecurityFixes }, []).ageSecurityFixes);
+  },
 };
 
 /**
@@ -208,5 +219,7 @@ export function resolvePolicy(layer: PolicyLayer): Policy {
     unknownLicense: layer.unknownLicense ?? d.unknownLicense,
     typosquat: layer.typosquat ?? d.typosquat,
     cran: { ...d.cran, ...layer.cran, internal: layer.cran?.internal ?? d.cran.internal },
+    minAgeExclude: layer.minAgeExclude ?? AGE_DEFAULTS.minAgeExclude,
+    ageSecurityFixes: layer.ageSecurityFixes ?? AGE_DEFAULTS.ageSecurityFixes,
   };
 }

@@ -1,4 +1,5 @@
 import { parseDuration } from "../core/duration.js";
+import { AGE_DEFAULTS, AGE_KEY_NAMES, parseAgeKeys, type AgeKeys, type MinAgeExclusion } from "./age-keys.js";
 
 /** An internal index (pip) or repository (CRAN) and the names it owns. */
 export interface InternalSource {
@@ -52,6 +53,10 @@ export interface Policy {
   unknownLicense: "allow" | "block";
   typosquat: "block" | "warn" | "off";
   cran: CranPolicy;
+  /** Exemptions from minAge (age-keys.ts). */
+  minAgeExclude: MinAgeExclusion[];
+  /** Whether a too-young release that fixes an advisory affecting every older one is offered. */
+  ageSecurityFixes: "allow" | "block";
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -76,10 +81,11 @@ export const DEFAULT_POLICY: Policy = {
   unknownLicense: "allow",
   typosquat: "block",
   cran: { repo: "https://cloud.r-project.org", internal: [] },
+  ...AGE_DEFAULTS,
 };
 
 /** What one policy file may say; every key optional. */
-export interface PolicyLayer {
+export interface PolicyLayer extends AgeKeys {
   index?: string;
   internal?: InternalSource[];
   minAgeMs?: number;
@@ -116,6 +122,7 @@ export const KNOWN_KEYS = [
   "unknownLicense",
   "typosquat",
   "cran",
+  ...AGE_KEY_NAMES,
 ] as const;
 
 export class PolicyFormatError extends Error {
@@ -301,5 +308,6 @@ export function parseLayer(raw: Json): { layer: PolicyLayer; warnings: string[] 
     }
     layer.cran = cran;
   }
+  Object.assign(layer, parseAgeKeys(o, fail));
   return { layer, warnings };
 }

@@ -22,6 +22,8 @@ export interface RunRecord {
   heldBack: HeldBack[];
   projects: ProjectDecision[];
   incidents: IndexIncident[];
+  /** Files written by --sbom / --lock. */
+  outputs?: { sbom?: string | undefined; lock?: string | undefined } | undefined;
 }
 
 function redactDeep<T>(value: T): T {

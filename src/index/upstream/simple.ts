@@ -4,6 +4,7 @@ import { upstreamError } from "../../core/http.js";
 import type { DistFile, ProjectPage } from "../model.js";
 import { endsInsideAnchor, parseSimpleHtml } from "./html.js";
 import { parseUploadTime, parseJsonApiUploadTime } from "./time.js";
+import { statusFromHtml, statusFromJson } from "../status.js";
 
 export const JSON_TYPE = "application/vnd.pypi.simple.v1+json";
 export const HTML_TYPE = "application/vnd.pypi.simple.v1+html";
@@ -32,7 +33,7 @@ export async function fetchProjectPage(http: HttpClient, indexUrl: string, norma
     if (!/<(!doctype|html|body|a\b|head|meta)/i.test(text) && text.trim() !== "")
       throw upstreamError(url, "answered something that is not a PEP 503 HTML page");
     if (endsInsideAnchor(text)) throw upstreamError(url, "answered a PEP 503 HTML page that is cut off or malformed (an unclosed link)");
-    page = { name: normalizedName, files: parseSimpleHtml(text, res.url), url: res.url };
+    page = { name: normalizedName, files: parseSimpleHtml(text, res.url), url: res.url, status: statusFromHtml(text) };
   } else throw upstreamError(url, `answered an unexpected content type "${type}"`);
   return withCredentials(page, indexUrl);
 }
@@ -100,7 +101,7 @@ export function parseSimpleJson(text: string, pageUrl: string, normalizedName: s
     files.push(file);
   }
   const versions = Array.isArray(doc.versions) ? doc.versions.filter((v): v is string => typeof v === "string") : undefined;
-  return { name: typeof doc.name === "string" ? doc.name : normalizedName, files, versions, url: pageUrl };
+  return { name: typeof doc.name === "string" ? doc.name : normalizedName, files, versions, url: pageUrl, status: statusFromJson(doc) };
 }
 
 /**
