@@ -284,18 +284,35 @@ export class UnifiedIndex {
   private async serveMetadata(project: string, version: string, distName: string, file: DistFile, hidden: Reason[] | undefined, res: ServerResponse): Promise<void> {
     if (hidden) return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, hidden));
     const url = `${file.url}.metadata`;
-    let body: Buffer;
+    let upstream;
     try {
-      const upstream = await this.opts.http.get(url, undefined, 4 * 1024 * 1024);
-      if (upstream.status !== 200) {
-        this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
-        return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
-      }
-      body = upstream.body;
+      upstream = await this.opts.http.open(url);
     } catch (err) {
       this.incidents.push({ kind: "file", project, message: describeError(err) });
       return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
     }
+    if (upstream.status !== 200) {
+      upstream.body.resume();
+      this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
+      return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of upstream.body) {
+        size += (chunk as Buffer).length;
+        if (size > 4 * 1024 * 1024) {
+          upstream.body.destroy();
+          this.incidents.push({ kind: "file", project, message: `${distName}.metadata is larger than 4 MiB` });
+          return send(res, 502, "text/plain", "safe-pip: metadata file too large\n");
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      this.incidents.push({ kind: "file", project, message: `${distName}.metadata: download broke off (${describeError(err)})` });
+      return send(res, 502, "text/plain", "safe-pip: metadata download broke off\n");
+    }
+    const body = Buffer.concat(chunks);
     const expected = typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined;
     if (expected && createHash("sha256").update(body).digest("hex") !== expected.toLowerCase()) {
       this.incidents.push({ kind: "file", project, message: `${distName}.metadata does not match the sha256 its index declared` });
