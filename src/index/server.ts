@@ -47,6 +47,8 @@ export class UnifiedIndex {
   private readonly metadataSeen = new Map<string, string>();
   /** `project/version` of releases hidden after their page was served (metadata or file verdicts). */
   private readonly hidden = new Map<string, Reason[]>();
+  /** `project/filename` of files whose contents were refused, with the reason. */
+  private readonly refusedFiles = new Map<string, string>();
   private readonly router: Router;
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -215,6 +217,10 @@ export class UnifiedIndex {
     const hidden = this.hidden.get(`${project}/${version}`);
     if (isMetadata) return this.serveMetadata(project, version, distName, file, hidden, res);
     if (hidden) return send(res, 403, "text/plain", `safe-pip: ${project} ${version} is hidden by policy: ${hidden.map((r) => r.message).join("; ")}\n`);
+    // A file refused once is refused at once: pip retries a broken download, and each retry
+    // would otherwise fetch and judge the whole file again.
+    const refused = this.refusedFiles.get(`${project}/${distName}`);
+    if (refused) return send(res, 403, "text/plain", `safe-pip: ${refused}\n`);
     const url = file.url;
     const expected = file.hashes.sha256;
     let upstream;
@@ -237,6 +243,8 @@ export class UnifiedIndex {
       upstream.body.destroy();
       return void res.end();
     }
+    // Headers go out now, so a cut below reads as a broken download, not a proxy that never answered.
+    res.flushHeaders();
     // Stream, hashing as we go; on a hash or size mismatch, or when the file's own metadata fails
     // the policy, the connection is cut before the last byte, so pip sees a broken download rather
     // than a file it might trust or build. The last chunk read is therefore always held back until
@@ -269,7 +277,10 @@ export class UnifiedIndex {
       if (limit !== undefined && size < limit) return fail(`${filename} is smaller (${size} bytes) than the ${limit} bytes its index declared`);
       if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
       const verdict = await this.judgeFile(project, version, distName, spool);
-      if (verdict) return fail(verdict.message, verdict.kind);
+      if (verdict) {
+        this.refusedFiles.set(`${project}/${distName}`, verdict.message);
+        return fail(verdict.message, verdict.kind);
+      }
     } finally {
       spool.dispose();
     }
