@@ -17,6 +17,7 @@ safe-pip options for pip commands:
   --snapshot DATE       resolve as of DATE (YYYY-MM-DD or ISO timestamp); can only tighten policy
   --sbom FILE           after install: a CycloneDX 1.5 JSON SBOM of what was installed
   --lock FILE           after install: a hash-pinned requirements file plain pip can replay
+  --plan                install: resolve first, print the plan, then install exactly that set
 
 Environment:
   SAFE_PIP_CONFIG       policy file (replaces user settings; the system policy still applies)

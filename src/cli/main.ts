@@ -9,10 +9,11 @@ import { OWN_COMMANDS } from "./own-commands.js";
 import { HELP } from "./help.js";
 
 /** safe-pip's own flags inside a pip command line; pip never sees them. */
-function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer; outputs: InstallOutputs } {
+function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer; outputs: InstallOutputs; plan: boolean } {
   const rest: string[] = [];
   const overrides: PolicyLayer = {};
   const outputs: InstallOutputs = {};
+  let plan = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") {
@@ -37,9 +38,13 @@ function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLay
       outputs[own[1] as keyof InstallOutputs] = value;
       continue;
     }
+    if (a === "--plan") {
+      plan = true;
+      continue;
+    }
     rest.push(a);
   }
-  return { rest, overrides, outputs };
+  return { rest, overrides, outputs, plan };
 }
 
 async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
@@ -63,7 +68,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   if (own) return (await own())(argv, ctx);
   const { passThrough, runThroughIndex } = await import("../commands/pip.js");
 
-  const { rest, overrides, outputs } = extractOwnFlags(argv);
+  const { rest, overrides, outputs, plan } = extractOwnFlags(argv);
   const parsed = parsePipArgs(rest);
   const all = [...parsed.general, ...parsed.options];
   const quiet = hasOption(all, "quiet");
@@ -75,7 +80,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   if ((outputs.sbom || outputs.lock) && command !== "install")
     throw new SafePipError("USAGE", `--${outputs.sbom ? "sbom" : "lock"} applies only to "install"`);
   if (!fetching || hasOption(all, "help")) return passThrough(rest, c);
-  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv, outputs });
+  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv, outputs, plan });
 }
 
 /** Runs safe-pip; returns the exit code. Errors become one line (plus detail and a hint), never a stack. */
