@@ -148,7 +148,7 @@ for (const wheel of wheels) {
     });
 
     it("-r pylock.toml can't bring in what the policy hides", { timeout: PIP_TIMEOUT }, async (t) => {
-      if (!/pylock\.toml format/.test(pip.help)) return t.skip(`pip ${wheel.version} can't read pylock.toml with -r (pip 26.1+)`);
+      if (!/pylock\.toml format/.test(pip.help)) return t.skip(`pip ${wheel.version} can't read pylock.toml with -r`);
       // A lock written elsewhere (plain pip against the public index) pins the too-young 2.0
       // and the public acme-lib 99.0, with their URLs.
       const cwd = tempDir("safe-pip-compat-pylock-");
