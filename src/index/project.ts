@@ -110,7 +110,13 @@ export async function buildProject(name: string, routed: Routed, ctx: BuildConte
     versions: [],
   };
   const indexUrl = route.indexUrl;
-  if (!page) return { decision: { ...base, status: "not-found" }, files: [], indexUrl };
+  if (!page) {
+    // PyPI refuses most typo names, so a typo usually isn't there at all: say "did you mean"
+    // instead of leaving the user with pip's bare "no matching distribution".
+    const nameReasons = route.source === "public" ? ctx.checker.checkName("PyPI", name, route.source) : [];
+    if (worstVerdict(nameReasons) === "block") return { decision: { ...base, nameReasons, status: "blocked" }, files: [], indexUrl };
+    return { decision: { ...base, status: "not-found" }, files: [], indexUrl };
+  }
 
   if (page.status) base.projectStatus = page.status;
   // An old project with many releases isn't blocked for its name alone (src/checks/history.ts).

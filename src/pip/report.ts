@@ -28,7 +28,8 @@ export function readInstallReport(path: string): ReportItem[] {
   } catch (err) {
     throw new SafePipError("INTERNAL", `pip's installation report ${path} could not be read: ${(err as Error).message}`);
   }
-  if (doc.version !== "1") throw new SafePipError("INTERNAL", `pip wrote an installation report of unknown format ${String(doc.version)}`);
+  // pip 22.2–22.3 write format "0" (then experimental); 23.0 declared the same layout stable as "1".
+  if (doc.version !== "1" && doc.version !== "0") throw new SafePipError("INTERNAL", `pip wrote an installation report of unknown format ${String(doc.version)}`);
   const install = Array.isArray(doc.install) ? doc.install : [];
   return install.map((raw) => {
     const item = obj(raw);
