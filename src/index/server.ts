@@ -10,6 +10,7 @@ import type { Policy } from "../policy/schema.js";
 import { versionFromFilename, type DistFile } from "./model.js";
 import { fetchCoreMetadata } from "./metadata.js";
 import { buildProject, type ProjectDecision, type ServedProject } from "./project.js";
+import { prefetchDependencies, prefetchedMetadata } from "./prefetch.js";
 import { renderHtml, renderJson, wantsJson } from "./render.js";
 import { Router } from "./router.js";
 
@@ -173,6 +174,11 @@ export class UnifiedIndex {
     if (!file || (isMetadata && !file.coreMetadata)) return send(res, 404, "text/plain", "safe-pip: not a file this index offered\n");
     const url = isMetadata ? `${file.url}.metadata` : file.url;
     const expected = isMetadata ? (typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined) : file.hashes.sha256;
+    const early = isMetadata ? await prefetchedMetadata(this, url, expected) : undefined;
+    if (early !== undefined) {
+      this.metadataSeen.set(`${project}/${file.filename}`, early);
+      return send(res, 200, "application/octet-stream", early);
+    }
     let upstream;
     try {
       upstream = await this.opts.http.open(url);
@@ -222,6 +228,7 @@ export class UnifiedIndex {
     if (limit !== undefined && size < limit) return fail(`${filename} is smaller (${size} bytes) than the ${limit} bytes its index declared`);
     if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
     if (kept) this.metadataSeen.set(`${project}/${filename.slice(0, -".metadata".length)}`, Buffer.concat(kept).toString("utf8"));
+    if (kept) prefetchDependencies(this, this.opts, Buffer.concat(kept).toString("utf8"));
     res.end(held);
   }
 }
