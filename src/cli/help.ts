@@ -15,6 +15,7 @@ Usage:
 
 safe-pip options for pip commands:
   --snapshot DATE       resolve as of DATE (YYYY-MM-DD or ISO timestamp); can only tighten policy
+  --plan                install: resolve first, print the plan, then install exactly that set
 
 Environment:
   SAFE_PIP_CONFIG       policy file (replaces user settings; the system policy still applies)

@@ -8,9 +8,10 @@ import { OWN_COMMANDS } from "./own-commands.js";
 import { HELP } from "./help.js";
 
 /** safe-pip's own flags inside a pip command line; pip never sees them. */
-function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer } {
+function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLayer; plan: boolean } {
   const rest: string[] = [];
   const overrides: PolicyLayer = {};
+  let plan = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") {
@@ -28,9 +29,13 @@ function extractOwnFlags(argv: string[]): { rest: string[]; overrides: PolicyLay
       }
       continue;
     }
+    if (a === "--plan") {
+      plan = true;
+      continue;
+    }
     rest.push(a);
   }
-  return { rest, overrides };
+  return { rest, overrides, plan };
 }
 
 async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
@@ -66,7 +71,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   if (own) return (await own())(argv, ctx);
   const { passThrough, runThroughIndex } = await import("../commands/pip.js");
 
-  const { rest, overrides } = extractOwnFlags(argv);
+  const { rest, overrides, plan } = extractOwnFlags(argv);
   const parsed = parsePipArgs(rest);
   const all = [...parsed.general, ...parsed.options];
   const quiet = hasOption(all, "quiet");
@@ -76,7 +81,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     command !== undefined &&
     (FETCHING_COMMANDS.has(command) || (command === "list" && (hasOption(parsed.options, "outdated") || hasOption(parsed.options, "uptodate"))));
   if (!fetching || hasOption(all, "help")) return passThrough(rest, c);
-  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv });
+  return runThroughIndex(parsed, c, { policyOverrides: overrides, argv, plan });
 }
 
 /** Runs safe-pip; returns the exit code. Errors become one line (plus detail and a hint), never a stack. */

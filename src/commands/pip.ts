@@ -14,12 +14,11 @@ import { buildPipEnv } from "../pip/env.js";
 import { directReferences, prepareInvocation, renderOptions, type PipInvocation } from "../pip/invocation.js";
 import { findPython, pipHasCommand, probePip, requirePipFeatures, type RealPip } from "../pip/locate.js";
 import { readInstallReport, type ReportItem } from "../pip/report.js";
-import { runPip } from "../pip/run.js";
+import { runPip, type PipRun } from "../pip/run.js";
 import { formatSourceNote } from "../pip/sources.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy, PolicyLayer } from "../policy/schema.js";
 import { attributeFailure } from "../report/failure.js";
-import { checkLicense, licenseFromMetadata } from "../checks/license.js";
 import { Printer } from "../report/printer.js";
 import { heldBack, renderPlan, type HeldBack, type PlannedPackage } from "../report/summary.js";
 import type { CommandContext } from "./context.js";
@@ -32,6 +31,8 @@ export interface PipCommandFlags {
   policyOverrides: PolicyLayer;
   /** The command line as typed, for the report and audit log (redacted when written). */
   argv: string[];
+  /** `--plan`: resolve first, show the plan, then install exactly that set (two pip passes). */
+  plan?: boolean | undefined;
 }
 
 /** Runs a pip command that does not fetch packages exactly as typed, with the user's environment. */
@@ -52,6 +53,7 @@ interface Session {
   index: UnifiedIndex;
   tmp: string;
   env: Record<string, string>;
+  plan: boolean;
 }
 
 /**
@@ -137,8 +139,9 @@ export async function runThroughIndex(parsed: ParsedPipArgs, ctx: CommandContext
       indexOrigin: index.origin,
       allowDirect: policy.directReferences === "allow",
     });
-    const session: Session = { record, ctx, out, policy, pip, inv, index, tmp, env };
-    return inv.command === "install" ? await install(session) : await single(session);
+    const session: Session = { record, ctx, out, policy, pip, inv, index, tmp, env, plan: flags.plan === true };
+    if (inv.command !== "install") return await single(session);
+    return session.plan ? await installPlanned(session) : await install(session);
   }
 }
 
@@ -188,17 +191,105 @@ async function single(s: Session): Promise<number> {
   const args = ["-m", "pip", ...renderOptions(s.inv.general), s.inv.command, ...renderOptions(s.inv.options), `--index-url=${s.index.url}`];
   if (s.inv.command === "index") args.push(...s.inv.args);
   else if (s.inv.command !== "list") args.push(...writeInputs(s));
-  const run = await runPip(s.pip.python, args, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+  const run = await runPasses(s, args);
   if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
   return 0;
 }
 
+/** At most this many extra pip passes after releases were hidden only when their files arrived. */
+const MAX_EXTRA_PASSES = 3;
+
 /**
- * install: resolve first (pip's own resolver, dry run, through the index), show the plan and what
- * policy held back, then install exactly that set with --no-deps (and hashes when every file has
- * one), so what gets installed is what was shown.
+ * Runs pip, and again when it broke off only because the index hid a release on seeing its file
+ * (a wheel without PEP 658 metadata, an sdist's PKG-INFO): the index has learnt the verdict, so
+ * the next pass's pages no longer offer that release and pip settles on another. pip resolves
+ * and downloads everything before it installs anything, so a broken-off pass installed nothing.
+ * Releases condemned by their `.metadata` need no second pass: pip discards them as it resolves.
+ */
+async function runPasses(s: Session, args: string[]): Promise<PipRun> {
+  for (let pass = 0; ; pass++) {
+    const before = s.index.incidents.length;
+    const run = await runPip(s.pip.python, args, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+    const fresh = s.index.incidents.slice(before);
+    const onlyHidden = fresh.length > 0 && fresh.every((i) => i.kind === "hidden");
+    if (run.exitCode === 0 || !onlyHidden || pass >= MAX_EXTRA_PASSES) return run;
+    for (const i of fresh) s.out.info(`${i.message}; running pip again without it`);
+    // The incidents explained this pass; the next one starts from a clean slate.
+    s.index.incidents.splice(before);
+  }
+}
+
+/**
+ * install: one pip pass. Every verdict is made in the index as pip asks for pages, metadata and
+ * files, so pip only ever sees what the policy allows and picks the newest allowed version itself;
+ * pip resolves fully before it installs anything, so a refusal anywhere means nothing is installed.
+ * pip writes its installation report to a temporary file, and the summary is printed from it after.
  */
 async function install(s: Session): Promise<number> {
+  const { inv, out } = s;
+  const reportFile = join(s.tmp, "report.json");
+  const dryRun = hasOption(inv.options, "dry-run");
+  const args = [
+    "-m",
+    "pip",
+    ...renderOptions(inv.general),
+    "install",
+    ...renderOptions(inv.options, ["report"]),
+    `--report=${reportFile}`,
+    `--index-url=${s.index.url}`,
+    ...writeInputs(s),
+  ];
+  const run = await runPasses(s, args);
+  if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
+  const items = readInstallReport(reportFile);
+  for (const item of items) {
+    // A direct reference the index could not see: one produced by building an sdist (its
+    // generated metadata never passes through the index). Too late to stop; said loudly.
+    if (item.isDirect && !item.localDir && s.policy.directReferences === "block") {
+      out.error(`${item.name} ${item.version} came from a direct reference (${redactUrl(item.url)}) that only a build revealed; review it`);
+      s.index.incidents.push({ kind: "direct-access", project: item.name, message: `${item.name} ${item.version} came from ${redactUrl(item.url)}, named in metadata generated by a build` });
+    }
+  }
+  const { planned, held } = await summarise(items, s);
+  out.lines(renderPlan(planned, held, out.style, dryRun ? "would install" : "installed"));
+  s.record.outcome = dryRun ? "resolved" : "installed";
+  const userReport = optionValues(inv.options, "report").pop();
+  if (userReport) copyReport(reportFile, userReport, s);
+  return 0;
+}
+
+/** What pip's report says was (or will be) installed, with each package's source, and what policy held back. */
+async function summarise(items: ReportItem[], s: Session): Promise<{ planned: PlannedPackage[]; held: HeldBack[] }> {
+  const decisions = await decisionMap(s.index);
+  const planned: PlannedPackage[] = [];
+  const held: HeldBack[] = [];
+  for (const item of items) {
+    const d = decisions.get(item.name);
+    const source: PlannedPackage["source"] = item.localDir ? "local" : item.isDirect ? "direct" : (d?.source ?? "public");
+    const warnings = d?.versions.find((v) => v.version === item.version)?.reasons.filter((r) => r.verdict === "warn") ?? [];
+    planned.push({ name: item.name, version: item.version, source, requested: item.requested, warnings: [...(d?.nameReasons.filter((r) => r.verdict === "warn") ?? []), ...warnings] });
+    if (d) held.push(...heldBack(d, item.version));
+  }
+  // Requested projects that are already installed are not in the report, yet a newer release the
+  // policy held back is exactly what a user running `install --upgrade` wants explained.
+  for (const input of s.inv.inputs.inputs) {
+    if (input.constraint || input.req.kind !== "index") continue;
+    const d = decisions.get(normalizeName(input.req.name));
+    if (!d || items.some((i) => i.name === d.name)) continue;
+    const newest = d.versions.filter((v) => v.served).map((v) => v.version).pop();
+    if (newest) held.push(...heldBack(d, newest).map((h) => ({ ...h, using: `${newest} (the newest allowed; already satisfied)` })));
+  }
+  s.record.install = planned;
+  s.record.heldBack = held;
+  return { planned, held };
+}
+
+/**
+ * install --plan: resolve first (pip's own resolver, dry run, through the index), show the plan
+ * and what policy held back, then install exactly that set with --no-deps (and hashes when every
+ * file has one), so what gets installed is what was shown.
+ */
+async function installPlanned(s: Session): Promise<number> {
   const { inv, out } = s;
   const reportFile = join(s.tmp, "report.json");
   const verbose = hasOption([...inv.general, ...inv.options], "verbose");
@@ -215,36 +306,17 @@ async function install(s: Session): Promise<number> {
     ...writeInputs(s),
   ];
   const spinner = out.spin("resolving through the unified index…");
-  const resolved = await runPip(s.pip.python, resolveArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd }).finally(() => spinner.stop());
+  const resolved = await runPasses(s, resolveArgs).finally(() => spinner.stop());
   if (resolved.exitCode !== 0) return failureOf(s, resolved.stderr, resolved.exitCode);
 
   const items = readInstallReport(reportFile);
-  const decisions = await decisionMap(s.index);
-  const planned: PlannedPackage[] = [];
-  const held: HeldBack[] = [];
   for (const item of items) {
     if (item.isDirect && !item.localDir && s.policy.directReferences === "block") {
       throw blockedError(`blocked: ${item.name} ${item.version} comes from a direct reference (${redactUrl(item.url)})`);
     }
-    const d = decisions.get(item.name);
-    const source: PlannedPackage["source"] = item.localDir ? "local" : item.isDirect ? "direct" : (d?.source ?? "public");
-    const warnings = d?.versions.find((v) => v.version === item.version)?.reasons.filter((r) => r.verdict === "warn") ?? [];
-    planned.push({ name: item.name, version: item.version, source, requested: item.requested, warnings: [...(d?.nameReasons.filter((r) => r.verdict === "warn") ?? []), ...warnings] });
-    if (d) held.push(...heldBack(d, item.version));
   }
-  // Requested projects that are already installed are not in the report, yet a newer release the
-  // policy held back is exactly what a user running `install --upgrade` wants explained.
-  for (const input of inv.inputs.inputs) {
-    if (input.constraint || input.req.kind !== "index") continue;
-    const d = decisions.get(normalizeName(input.req.name));
-    if (!d || items.some((i) => i.name === d.name)) continue;
-    const newest = d.versions.filter((v) => v.served).map((v) => v.version).pop();
-    if (newest) held.push(...heldBack(d, newest).map((h) => ({ ...h, using: `${newest} (the newest allowed; already satisfied)` })));
-  }
-  s.record.install = planned;
-  s.record.heldBack = held;
+  const { planned, held } = await summarise(items, s);
   out.lines(renderPlan(planned, held, out.style));
-  await enforceLicenses(items, s);
 
   const userReport = optionValues(inv.options, "report").pop();
   if (hasOption(inv.options, "dry-run") || items.length === 0) {
@@ -267,31 +339,11 @@ async function install(s: Session): Promise<number> {
     "-r",
     pinned,
   ];
-  const run = await runPip(s.pip.python, installArgs, s.env, { stdout: s.ctx.stdout, stderr: s.ctx.stderr, cwd: s.ctx.cwd });
+  const run = await runPasses(s, installArgs);
   if (run.exitCode !== 0) return failureOf(s, run.stderr, run.exitCode);
   s.record.outcome = "installed";
   if (userReport) copyReport(reportFile, userReport, s);
   return 0;
-}
-
-/**
- * Licences are read from the resolved packages' metadata in pip's report (never by running their
- * code) and checked before anything is installed.
- */
-async function enforceLicenses(items: ReportItem[], s: Session): Promise<void> {
-  const { policy } = s;
-  if (!policy.licenses.allow && policy.licenses.deny.length === 0) return;
-  const detail: string[] = [];
-  for (const item of items) {
-    if (item.localDir) continue;
-    // pip's report drops metadata fields it does not know (License-Expression in older pips), so
-    // prefer the release's own core metadata, which the index has usually seen already.
-    const meta = item.isDirect ? undefined : await s.index.coreMetadata(item.name, item.version).catch(() => undefined);
-    const info = (meta !== undefined ? licenseFromMetadata(meta) : undefined) ?? licenseFromMetadata(item.licenseText);
-    const reasons = checkLicense(info, policy.licenses, policy.unknownLicense);
-    for (const r of reasons.filter((x) => x.verdict === "block")) detail.push(`${item.name} ${item.version}: ${r.message}`);
-  }
-  if (detail.length) throw blockedError(`blocked by policy: ${detail.length} package${detail.length === 1 ? "" : "s"} with a licence the policy does not allow`, undefined, detail);
 }
 
 function pinLine(item: ReportItem, hashed: boolean): string {

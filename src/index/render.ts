@@ -14,11 +14,14 @@ function hashFragment(hashes: Record<string, string>): string {
   return alg ? `#${alg}=${hashes[alg]}` : "";
 }
 
+/**
+ * PEP 658/714 metadata is advertised without the upstream's hash: the index checks that hash
+ * itself, and for a release it hides when the metadata arrives it serves a different file (one
+ * that makes pip discard the candidate), which pip would otherwise take for tampering and abort.
+ */
 function metadataValue(m: DistFile["coreMetadata"]): string | undefined {
   if (m === undefined || m === false) return undefined;
-  if (m === true) return "true";
-  const alg = m.sha256 ? "sha256" : Object.keys(m)[0];
-  return alg ? `${alg}=${m[alg]}` : "true";
+  return "true";
 }
 
 export function renderHtml(project: string, files: DistFile[]): string {
@@ -45,10 +48,9 @@ export function renderJson(project: string, files: DistFile[], versions: string[
         hashes: f.hashes,
       };
       if (f.requiresPython) out["requires-python"] = f.requiresPython;
-      const meta = f.coreMetadata;
-      if (meta !== undefined && meta !== false) {
-        out["core-metadata"] = meta;
-        out["dist-info-metadata"] = meta;
+      if (metadataValue(f.coreMetadata)) {
+        out["core-metadata"] = true;
+        out["dist-info-metadata"] = true;
       }
       out.yanked = f.yanked ?? false;
       if (f.size !== undefined) out.size = f.size;

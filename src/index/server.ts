@@ -6,9 +6,11 @@ import type { HttpClient } from "../core/http.js";
 import { normalizeName } from "../core/names.js";
 import { redactUrl } from "../core/redact.js";
 import type { ReleaseChecker } from "../checks/release.js";
+import type { Reason } from "../checks/types.js";
 import type { Policy } from "../policy/schema.js";
 import { versionFromFilename, type DistFile } from "./model.js";
 import { fetchCoreMetadata } from "./metadata.js";
+import { fileMetadata, hiddenMetadata, judgeCoreMetadata, metadataDifference, Spool } from "./gate.js";
 import { buildProject, type ProjectDecision, type ServedProject } from "./project.js";
 import { prefetchDependencies, prefetchedMetadata } from "./prefetch.js";
 import { renderHtml, renderJson, wantsJson } from "./render.js";
@@ -23,7 +25,12 @@ export interface IndexOptions {
 
 /** A problem the index met while serving, kept so the command can explain pip's failure. */
 export interface IndexIncident {
-  kind: "upstream" | "direct-access" | "file";
+  /**
+   * upstream/file: a source failed (unavailable); direct-access: pip tried to go around the index;
+   * refused: a file contradicted what the index had judged (blocked); hidden: a release was hidden
+   * only when its file passed through, so pip's pass broke off and may be run again without it.
+   */
+  kind: "upstream" | "direct-access" | "file" | "refused" | "hidden";
   project?: string | undefined;
   message: string;
 }
@@ -39,6 +46,8 @@ export class UnifiedIndex {
   private readonly files = new Map<string, DistFile>();
   /** PEP 658 metadata that passed through to pip, kept (it is small) for licence checks. */
   private readonly metadataSeen = new Map<string, string>();
+  /** `project/version` of releases hidden after their page was served (metadata or file verdicts). */
+  private readonly hidden = new Map<string, Reason[]>();
   private readonly router: Router;
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -121,6 +130,23 @@ export class UnifiedIndex {
     return fetchCoreMetadata(this.opts.http, this, key, version);
   }
 
+  /**
+   * Hides a release the index learnt about only from its metadata or file: its version decision
+   * records why, and later pages (build isolation's pips, a further pass) no longer offer it.
+   */
+  private async hide(project: string, version: string, reasons: Reason[]): Promise<void> {
+    const key = `${project}/${version}`;
+    if (this.hidden.has(key)) return;
+    this.hidden.set(key, reasons);
+    const served = await this.project(project);
+    const d = served.decision.versions.find((v) => v.version === version);
+    if (d) {
+      d.served = false;
+      d.reasons.push(...reasons);
+    }
+    served.files = served.files.filter((f) => versionFromFilename(f.filename, project) !== version);
+  }
+
   /** Decisions about every project pip asked for, in request order (failed ones omitted). */
   async decisions(): Promise<ProjectDecision[]> {
     const settled = await Promise.allSettled(this.projects.values());
@@ -128,10 +154,23 @@ export class UnifiedIndex {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = req.url ?? "/";
+    let raw = req.url ?? "/";
     if (!raw.startsWith("/")) {
-      this.incidents.push({ kind: "direct-access", message: `pip tried to fetch ${redactUrl(raw)} directly; refused` });
-      return send(res, 403, "text/plain", "safe-pip: only the unified index may be used\n");
+      // Absolute form: pip reached us as its proxy. Only our own origin, spelt exactly as pip was
+      // told it (127.0.0.1 and our port), is served; localhost, other loopback ports (a local
+      // mirror of all of PyPI) and every other host are refused and remembered.
+      let own = false;
+      try {
+        const u = new URL(raw);
+        own = u.origin === this.origin && !u.username && !u.password;
+        if (own) raw = u.pathname + u.search;
+      } catch {
+        own = false;
+      }
+      if (!own) {
+        this.incidents.push({ kind: "direct-access", message: `pip tried to fetch ${redactUrl(raw)} directly; refused` });
+        return send(res, 403, "text/plain", "safe-pip: only the unified index may be used\n");
+      }
     }
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
     const path = decodeURIComponent(new URL(raw, "http://x").pathname);
@@ -170,15 +209,15 @@ export class UnifiedIndex {
 
   private async serveFile(project: string, filename: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const isMetadata = filename.endsWith(".metadata");
-    const file = this.files.get(`${project}/${isMetadata ? filename.slice(0, -".metadata".length) : filename}`);
+    const distName = isMetadata ? filename.slice(0, -".metadata".length) : filename;
+    const file = this.files.get(`${project}/${distName}`);
     if (!file || (isMetadata && !file.coreMetadata)) return send(res, 404, "text/plain", "safe-pip: not a file this index offered\n");
-    const url = isMetadata ? `${file.url}.metadata` : file.url;
-    const expected = isMetadata ? (typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined) : file.hashes.sha256;
-    const early = isMetadata ? await prefetchedMetadata(this, url, expected) : undefined;
-    if (early !== undefined) {
-      this.metadataSeen.set(`${project}/${file.filename}`, early);
-      return send(res, 200, "application/octet-stream", early);
-    }
+    const version = versionFromFilename(distName, project) ?? "";
+    const hidden = this.hidden.get(`${project}/${version}`);
+    if (isMetadata) return this.serveMetadata(project, version, distName, file, hidden, res);
+    if (hidden) return send(res, 403, "text/plain", `safe-pip: ${project} ${version} is hidden by policy: ${hidden.map((r) => r.message).join("; ")}\n`);
+    const url = file.url;
+    const expected = file.hashes.sha256;
     let upstream;
     try {
       upstream = await this.opts.http.open(url);
@@ -199,41 +238,111 @@ export class UnifiedIndex {
       upstream.body.destroy();
       return void res.end();
     }
-    // Stream, hashing as we go; on a hash or size mismatch the connection is cut before the last
-    // byte, so pip sees a broken download rather than a file it might trust. The last chunk read is
-    // therefore always held back until the next one arrives, or until the whole file checked out.
+    // Stream, hashing as we go; on a hash or size mismatch, or when the file's own metadata fails
+    // the policy, the connection is cut before the last byte, so pip sees a broken download rather
+    // than a file it might trust or build. The last chunk read is therefore always held back until
+    // the next one arrives, or until the whole file checked out. The bytes are spooled meanwhile,
+    // because a zip's directory (where a wheel's METADATA is found) comes at its end.
     const hash = createHash("sha256");
-    const kept: Buffer[] | undefined = isMetadata ? [] : undefined;
-    const limit = file.size !== undefined && !isMetadata ? file.size : undefined;
+    const spool = new Spool();
+    const limit = file.size;
     let size = 0;
     let held: Buffer | undefined;
-    const fail = (message: string) => {
-      this.incidents.push({ kind: "file", project, message });
+    const fail = (message: string, kind: IndexIncident["kind"] = "file") => {
+      this.incidents.push({ kind, project, message });
       upstream.body.destroy();
       res.destroy();
     };
     try {
-      for await (const chunk of upstream.body) {
-        const buf = chunk as Buffer;
-        size += buf.length;
-        if (limit !== undefined && size > limit) return fail(`${filename} is larger than the ${limit} bytes its index declared`);
-        hash.update(buf);
-        if (kept && size < 4 * 1024 * 1024) kept.push(buf);
-        if (held && !res.write(held)) await new Promise<void>((r) => res.once("drain", () => r()));
-        held = buf;
+      try {
+        for await (const chunk of upstream.body) {
+          const buf = chunk as Buffer;
+          size += buf.length;
+          if (limit !== undefined && size > limit) return fail(`${filename} is larger than the ${limit} bytes its index declared`);
+          hash.update(buf);
+          spool.add(buf);
+          if (held && !res.write(held)) await new Promise<void>((r) => res.once("drain", () => r()));
+          held = buf;
+        }
+      } catch (err) {
+        return fail(`${filename}: download broke off (${describeError(err)})`);
       }
-    } catch (err) {
-      return fail(`${filename}: download broke off (${describeError(err)})`);
+      if (limit !== undefined && size < limit) return fail(`${filename} is smaller (${size} bytes) than the ${limit} bytes its index declared`);
+      if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
+      const verdict = await this.judgeFile(project, version, distName, spool);
+      if (verdict) return fail(verdict.message, verdict.kind);
+    } finally {
+      spool.dispose();
     }
-    if (limit !== undefined && size < limit) return fail(`${filename} is smaller (${size} bytes) than the ${limit} bytes its index declared`);
-    if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
-    if (kept) this.metadataSeen.set(`${project}/${filename.slice(0, -".metadata".length)}`, Buffer.concat(kept).toString("utf8"));
-    if (kept) prefetchDependencies(this, this.opts, Buffer.concat(kept).toString("utf8"));
     res.end(held);
+  }
+
+  /**
+   * A PEP 658 `.metadata` file: fetched whole (it is small), checked against the upstream's hash,
+   * then judged. A release the metadata condemns is hidden, and pip gets a stand-in that makes its
+   * resolver discard the candidate and go on to an older one (see hiddenMetadata).
+   */
+  private async serveMetadata(project: string, version: string, distName: string, file: DistFile, hidden: Reason[] | undefined, res: ServerResponse): Promise<void> {
+    if (hidden) return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, hidden));
+    const url = `${file.url}.metadata`;
+    // Fetched ahead by prefetch (already checked against the page's sha256, checked again below).
+    const early = await prefetchedMetadata(this, url, typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined);
+    let body: Buffer;
+    if (early !== undefined) body = Buffer.from(early, "utf8");
+    else try {
+      const upstream = await this.opts.http.get(url, undefined, 4 * 1024 * 1024);
+      if (upstream.status !== 200) {
+        this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
+        return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
+      }
+      body = upstream.body;
+    } catch (err) {
+      this.incidents.push({ kind: "file", project, message: describeError(err) });
+      return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
+    }
+    const expected = typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined;
+    if (expected && createHash("sha256").update(body).digest("hex") !== expected.toLowerCase()) {
+      this.incidents.push({ kind: "file", project, message: `${distName}.metadata does not match the sha256 its index declared` });
+      return send(res, 502, "text/plain", "safe-pip: metadata does not match its declared hash\n");
+    }
+    const text = body.toString("utf8");
+    this.metadataSeen.set(`${project}/${distName}`, text);
+    const reasons = judgeCoreMetadata(text, this.opts.policy);
+    if (reasons.length) {
+      await this.hide(project, version, reasons);
+      return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, reasons));
+    }
+    prefetchDependencies(this, this.opts, text);
+    return send(res, 200, "application/octet-stream", body);
+  }
+
+  /**
+   * The verdict on a whole file, from the metadata inside it. A wheel must carry exactly the
+   * metadata the index served for it (pip resolved with that one); a file whose metadata the index
+   * had not seen (no PEP 658 file upstream, an sdist's PKG-INFO, pip with --require-hashes) is
+   * judged now, and a release it condemns is hidden for every later page and pass.
+   */
+  private async judgeFile(project: string, version: string, distName: string, spool: Spool): Promise<{ kind: IndexIncident["kind"]; message: string } | undefined> {
+    let own: string | undefined;
+    try {
+      own = await fileMetadata(distName, spool);
+    } catch (err) {
+      return { kind: "refused", message: `${distName}: its metadata cannot be read (${describeError(err)}); refused` };
+    }
+    if (own === undefined) return undefined;
+    const served = distName.endsWith(".whl") ? this.metadataSeen.get(`${project}/${distName}`) : undefined;
+    if (served !== undefined) {
+      const field = metadataDifference(served, own);
+      return field ? { kind: "refused", message: `${distName}: its own METADATA differs from the .metadata the index served (${field}); refused` } : undefined;
+    }
+    const reasons = judgeCoreMetadata(own, this.opts.policy);
+    if (!reasons.length) return undefined;
+    await this.hide(project, version, reasons);
+    return { kind: "hidden", message: `${project} ${version} hidden: ${reasons.map((r) => r.message).join("; ")}` };
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
   res.end(body);
 }

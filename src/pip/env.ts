@@ -9,9 +9,11 @@ const NO_PROXY_VARS = ["no_proxy", "NO_PROXY"];
  * The environment pip runs in. It is the one pin that reaches the whole process tree, build
  * isolation's child pips included: no configuration file (PIP_CONFIG_FILE=/dev/null), no PIP_*
  * variable but the harmless ones we chose, and our index as the only index. Unless the policy
- * allows direct references, the proxy variables point at our own server too, so a URL requirement
- * hidden in some project's metadata cannot be fetched behind our back (the index refuses and
- * records it).
+ * allows direct references, the proxy variables point at our own server too, and nothing is
+ * exempt from them (no NO_PROXY, not even loopback): pip reaches the index itself as a proxy
+ * (absolute-form requests for the index's own origin are served), and anything else — another
+ * loopback port such as a local mirror, localhost, any other host, CONNECT — is refused and
+ * recorded. A URL hidden in some project's metadata therefore cannot be fetched behind our back.
  */
 export function buildPipEnv(opts: {
   base: Env;
@@ -31,11 +33,10 @@ export function buildPipEnv(opts: {
   env.PIP_INDEX_URL = opts.indexUrl;
   env.PIP_DISABLE_PIP_VERSION_CHECK = "1";
   env[SAFE_PIP_ENV.ACTIVE] = "1";
-  const loopback = ["127.0.0.1", "localhost"];
-  for (const k of NO_PROXY_VARS) {
-    const existing = opts.allowDirect ? (env[k] ?? "").split(",").filter(Boolean) : [];
-    env[k] = [...new Set([...existing, ...loopback])].join(",");
-  }
-  if (!opts.allowDirect) for (const k of PROXY_VARS) env[k] = opts.indexOrigin;
+  if (opts.allowDirect) {
+    // Direct references may be fetched: only the index itself is kept off the user's proxy.
+    const loopback = ["127.0.0.1", "localhost"];
+    for (const k of NO_PROXY_VARS) env[k] = [...new Set([...(env[k] ?? "").split(",").filter(Boolean), ...loopback])].join(",");
+  } else for (const k of PROXY_VARS) env[k] = opts.indexOrigin;
   return env;
 }

@@ -17,12 +17,28 @@ export function namesPipCouldNotSatisfy(stderr: string): string[] {
   return [...names];
 }
 
+/** The requirement pip could not satisfy for a project, as pip printed it ("numpy>=2.5"). */
+function requirementFor(stderr: string, name: string): string | undefined {
+  for (const m of stderr.matchAll(/Could not find a version that satisfies the requirement (\S+)/g)) {
+    const req = m[1]!;
+    const head = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(req)?.[0];
+    if (head && normalizeName(head) === name) return req;
+  }
+  return undefined;
+}
+
 /**
  * After pip failed through our index, decides whether the policy (or an unreachable source) is
  * the reason, so the user gets the rule that stopped them instead of pip's "no matching
  * distribution". Returns undefined when pip failed for its own reasons.
  */
 export function attributeFailure(stderr: string, decisions: Map<string, ProjectDecision>, incidents: IndexIncident[]): SafePipError | undefined {
+  const refused = incidents.filter((i) => i.kind === "refused");
+  if (refused.length) {
+    return new SafePipError("BLOCKED", `blocked: ${refused[0]!.message}`, {
+      hint: "a file's contents contradicted what its index declared; report it to the index's owners",
+    });
+  }
   const direct = incidents.filter((i) => i.kind === "direct-access");
   if (direct.length) {
     return new SafePipError("BLOCKED", `blocked: ${direct[0]!.message} (directReferences: block)`, {
@@ -46,6 +62,8 @@ export function attributeFailure(stderr: string, decisions: Map<string, ProjectD
     if (lines.length) {
       blocked.push(name);
       detail.push(...lines);
+      const wanted = requirementFor(stderr, name);
+      detail.push(wanted ? `no other version satisfies ${wanted}` : `no other version of ${name} is allowed`);
     }
   }
   if (!blocked.length) return undefined;

@@ -39,11 +39,15 @@ export function heldBack(decision: ProjectDecision, chosen: string): HeldBack[] 
     .map((v) => ({ name: decision.name, version: v.version, reasons: v.reasons, using: chosen }));
 }
 
-export function renderPlan(planned: PlannedPackage[], held: HeldBack[], style: Style): string[] {
+/**
+ * The summary: before installing with `--plan` ("will install"), or after pip's one pass
+ * ("installed", "would install" for a dry run).
+ */
+export function renderPlan(planned: PlannedPackage[], held: HeldBack[], style: Style, verb = "will install"): string[] {
   const lines: string[] = [];
   if (planned.length === 0) lines.push("nothing to install: every requirement is already satisfied");
   else {
-    lines.push(style.bold(`will install ${planned.length} package${planned.length === 1 ? "" : "s"}:`));
+    lines.push(style.bold(`${verb} ${planned.length} package${planned.length === 1 ? "" : "s"}:`));
     const width = Math.max(...planned.map((p) => `${p.name} ${p.version}`.length));
     for (const p of [...planned].sort((a, b) => a.name.localeCompare(b.name))) {
       const label = `${p.name} ${p.version}`.padEnd(width);
