@@ -48,6 +48,8 @@ export class UnifiedIndex {
   private readonly metadataSeen = new Map<string, string>();
   /** `project/version` of releases hidden after their page was served (metadata or file verdicts). */
   private readonly hidden = new Map<string, Reason[]>();
+  /** `project/filename` of files whose contents were refused, with the reason. */
+  private readonly refusedFiles = new Map<string, string>();
   private readonly router: Router;
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -216,6 +218,10 @@ export class UnifiedIndex {
     const hidden = this.hidden.get(`${project}/${version}`);
     if (isMetadata) return this.serveMetadata(project, version, distName, file, hidden, res);
     if (hidden) return send(res, 403, "text/plain", `safe-pip: ${project} ${version} is hidden by policy: ${hidden.map((r) => r.message).join("; ")}\n`);
+    // A file refused once is refused at once: pip retries a broken download, and each retry
+    // would otherwise fetch and judge the whole file again.
+    const refused = this.refusedFiles.get(`${project}/${distName}`);
+    if (refused) return send(res, 403, "text/plain", `safe-pip: ${refused}\n`);
     const url = file.url;
     const expected = file.hashes.sha256;
     let upstream;
@@ -238,6 +244,8 @@ export class UnifiedIndex {
       upstream.body.destroy();
       return void res.end();
     }
+    // Headers go out now, so a cut below reads as a broken download, not a proxy that never answered.
+    res.flushHeaders();
     // Stream, hashing as we go; on a hash or size mismatch, or when the file's own metadata fails
     // the policy, the connection is cut before the last byte, so pip sees a broken download rather
     // than a file it might trust or build. The last chunk read is therefore always held back until
@@ -270,7 +278,10 @@ export class UnifiedIndex {
       if (limit !== undefined && size < limit) return fail(`${filename} is smaller (${size} bytes) than the ${limit} bytes its index declared`);
       if (expected && hash.digest("hex") !== expected.toLowerCase()) return fail(`${filename} does not match the sha256 its index declared`);
       const verdict = await this.judgeFile(project, version, distName, spool);
-      if (verdict) return fail(verdict.message, verdict.kind);
+      if (verdict) {
+        this.refusedFiles.set(`${project}/${distName}`, verdict.message);
+        return fail(verdict.message, verdict.kind);
+      }
     } finally {
       spool.dispose();
     }
@@ -289,16 +300,36 @@ export class UnifiedIndex {
     const early = await prefetchedMetadata(this, url, typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined);
     let body: Buffer;
     if (early !== undefined) body = Buffer.from(early, "utf8");
-    else try {
-      const upstream = await this.opts.http.get(url, undefined, 4 * 1024 * 1024);
+    else {
+      let upstream;
+      try {
+        upstream = await this.opts.http.open(url);
+      } catch (err) {
+        this.incidents.push({ kind: "file", project, message: describeError(err) });
+        return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
+      }
       if (upstream.status !== 200) {
+        upstream.body.resume();
         this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
         return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
       }
-      body = upstream.body;
-    } catch (err) {
-      this.incidents.push({ kind: "file", project, message: describeError(err) });
-      return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of upstream.body) {
+          size += (chunk as Buffer).length;
+          if (size > 4 * 1024 * 1024) {
+            upstream.body.destroy();
+            this.incidents.push({ kind: "file", project, message: `${distName}.metadata is larger than 4 MiB` });
+            return send(res, 502, "text/plain", "safe-pip: metadata file too large\n");
+          }
+          chunks.push(chunk as Buffer);
+        }
+      } catch (err) {
+        this.incidents.push({ kind: "file", project, message: `${distName}.metadata: download broke off (${describeError(err)})` });
+        return send(res, 502, "text/plain", "safe-pip: metadata download broke off\n");
+      }
+      body = Buffer.concat(chunks);
     }
     const expected = typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined;
     if (expected && createHash("sha256").update(body).digest("hex") !== expected.toLowerCase()) {
