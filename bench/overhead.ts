@@ -29,6 +29,8 @@ import { writeIndexDir } from "./overhead/static-index.js";
 import { ANALYSIS_VARIANTS, diffSets, installedSet, invocation, preparePinned, runRounds, sameSet, type RunRecord, type Setup, type Variant } from "./overhead/installs.js";
 import { directLatency, measurePageLatency, type Pct } from "./overhead/latency.js";
 import { osvBenchFresh } from "./overhead/osv.js";
+import { makeProbeCache, measureStartup } from "./overhead/startup.js";
+import { startLatencyProxy } from "../test/helpers/latency-proxy.js";
 import { fixedCosts, moduleCosts, traceSafePip, type Trace } from "./overhead/profile.js";
 import { run } from "./overhead/proc.js";
 import { fmtMs, fmtSummary, summarize, table, type Summary } from "./overhead/stats.js";
@@ -47,6 +49,8 @@ const HELP = `safe-pip overhead benchmark
   --upstream fake|static server for the synthetic index: test/helpers startFakeIndex (default) or a
                          pre-rendered static one
   --latency-samples N    cold page samples for the latency row (default 900)
+  --slow-ms N            added latency per upstream/OSV request in the slow scenario (default 50)
+  --slow-runs N          timed runs per variant in the slow scenario (default: --runs)
   --osv-runs N           runs of the OSV benchmark, each in a fresh process (default 2)
   --traces N             traced safe-pip installs for the time split (default 2, one more profiled)
   --python PATH          interpreter for both sides (default: the real one behind python3 on PATH)
@@ -66,6 +70,8 @@ const { values: opt } = parseArgs({
     upstream: { type: "string", default: "fake" },
     "latency-samples": { type: "string", default: "900" },
     "osv-runs": { type: "string", default: "2" },
+    "slow-ms": { type: "string", default: "50" },
+    "slow-runs": { type: "string" },
     traces: { type: "string", default: "2" },
     python: { type: "string" },
     "skip-profile": { type: "boolean", default: false },
@@ -93,6 +99,8 @@ const SEED = int("seed", opt.seed, 0);
 const PROJECTS = int("projects", opt.projects, 90);
 const LAT_SAMPLES = int("latency-samples", opt["latency-samples"], 10);
 const OSV_RUNS = int("osv-runs", opt["osv-runs"], 0);
+const SLOW_MS = int("slow-ms", opt["slow-ms"], 0);
+const SLOW_RUNS = int("slow-runs", opt["slow-runs"] ?? opt.runs);
 const TRACES = int("traces", opt.traces, 0);
 const PROFILE = !opt["skip-profile"];
 if (opt.upstream !== "fake" && opt.upstream !== "static") usage("--upstream: fake or static");
@@ -199,6 +207,7 @@ async function main(): Promise<void> {
     // A PEP 503 directory or another index may carry no upload times: let those files through
     // (minAge still applies wherever times are known).
     ...(opt.index ? { policyExtra: { unknownAge: "allow" } } : {}),
+    probeCache: await makeProbeCache(python),
   };
   const command = `node build-test/bench/overhead.js ${process.argv.slice(2).join(" ")}`.trim();
   log(`safe-pip overhead benchmark — ${new Date().toISOString()}`);
@@ -289,6 +298,35 @@ async function main(): Promise<void> {
     pipDry: rowOf("pip install --dry-run --report", pipDry, undefined, vPipDry),
     safeDry: rowOf("safe-pip install --dry-run --report (OSV off)", by(dry, "safe-pip"), pipDry, vSafeDry),
   };
+  // --- 2b. slow upstream: the same delay on every upstream and OSV request, for both sides ------
+  log("");
+  log(`2b. install --target with ${SLOW_MS} ms added to every upstream and OSV request (plain pip pays it too)`);
+  const slow = await startLatencyProxy(new URL(upstream.url).origin + "/", SLOW_MS);
+  const slowSetup: Setup = { ...setup, upstreamUrl: new URL(new URL(upstream.url).pathname, slow.root).href };
+  osv.options.fault = "slow";
+  osv.options.delayMs = SLOW_MS;
+  let slowRuns: RunRecord[];
+  try {
+    slowRuns = await runRounds(slowSetup, ["pip", "safe-pip+osv"], "install", SLOW_RUNS, progress);
+  } finally {
+    osv.options.fault = undefined;
+    await slow.close();
+  }
+  const pipSlow = by(slowRuns, "pip");
+  const vSlow = verify(by(slowRuns, "safe-pip+osv"), refOf(pipInst));
+  log(`  safe-pip+osv vs plain pip (slow): ${vSlow}`);
+  const slowRow = rowOf(`safe-pip install --target, OSV on, ${SLOW_MS} ms upstream/OSV latency`, by(slowRuns, "safe-pip+osv"), pipSlow, vSlow);
+  Object.assign(rows, {
+    pipSlow: rowOf(`pip install --target, ${SLOW_MS} ms upstream latency`, pipSlow, undefined, verify(pipSlow, refOf(pipInst))),
+    safeSlow: slowRow,
+  });
+
+  // --- 2c. start-up -------------------------------------------------------------------------------
+  log("");
+  log(`2c. start-up: --version and a no-op install (install pip, already satisfied), ${RUNS} runs after one warm-up`);
+  const startup = await measureStartup(setup, RUNS);
+  log(`  safe-pip --version ${fmtSummary(startup.version)} (pip --version ${fmtSummary(startup.pipVersion)}); no-op install ${fmtSummary(startup.noop)} (pip ${fmtSummary(startup.pipNoop)})`);
+  results.startup = startup;
   results.rows = rows;
   results.installedSet = shown;
   results.runs = [...inst, ...dry].map(({ result, stderrTail, ...r }) => ({ ...r, packages: Object.keys(result).length }));
@@ -330,6 +368,9 @@ async function main(): Promise<void> {
     { what: "install overhead, OSV off (wall, medians)", figure: `${pctOver(rows.safe.ratio!)} (×${rows.safe.ratio!.toFixed(2)}; best runs ×${rows.safe.ratioMin!.toFixed(2)})`, target: "≤ 10%", ok: rows.safe.ratio! <= 1.1 },
     { what: "install overhead, OSV API stand-in (wall, medians)", figure: `${pctOver(rows.safeOsv.ratio!)} (×${rows.safeOsv.ratio!.toFixed(2)}; best runs ×${rows.safeOsv.ratioMin!.toFixed(2)})`, target: "≤ 10%", ok: rows.safeOsv.ratio! <= 1.1 },
     { what: "resolution overhead (wall, medians)", figure: `${pctOver(rows.safeDry.ratio!)} (×${rows.safeDry.ratio!.toFixed(2)}; best runs ×${rows.safeDry.ratioMin!.toFixed(2)})`, target: "≤ 20%", ok: rows.safeDry.ratio! <= 1.2 },
+    { what: `install with ${SLOW_MS} ms upstream/OSV latency, OSV on (wall, medians)`, figure: `×${slowRow.ratio!.toFixed(2)} (best runs ×${slowRow.ratioMin!.toFixed(2)})`, target: "≤ ×0.70", ok: slowRow.ratio! <= 0.7 },
+    { what: "safe-pip --version (wall, median)", figure: fmtMs(startup.version.median), target: "≤ 150 ms", ok: startup.version.median <= 150 },
+    { what: "no-op install (install pip, satisfied; wall, median)", figure: `${fmtMs(startup.noop.median)} (pip ${fmtMs(startup.pipNoop.median)}, ×${(startup.noop.median / startup.pipNoop.median).toFixed(2)})`, target: "", ok: true },
     { what: "added page latency, cold, p50 (paired)", figure: `${fmtMs(latency.addedCold.p50)} (p99 ${fmtMs(latency.addedCold.p99)})`, target: "< 2 ms", ok: latency.addedCold.p50 < 2 },
     { what: "1,000 offline OSV checks (fresh process)", figure: offline ? fmtMs(offline.wall.median) : "n/a", target: "< 200 ms", ok: offline ? offline.wall.median < 200 : false },
     { what: "peak memory of the safe-pip process (VmHWM, max)", figure: `${hwm.max.toFixed(0)} MB`, target: "< 150 MB", ok: hwm.max < 150 },

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { run } from "./cli/main.js";
 import { runAllCleanups } from "./commands/cleanup.js";
-import { stopChildren } from "./pip/run.js";
 
 /** How long pip gets to stop after a signal before it is killed outright. */
 const STOP_GRACE_MS = 5000;
@@ -16,7 +15,9 @@ for (const [signal, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as con
     if (stoppedBy !== undefined) return;
     stoppedBy = 128 + n;
     process.exitCode = stoppedBy;
-    void stopChildren(STOP_GRACE_MS)
+    // pip/run.js (and execa with it) is loaded only here and on the paths that start pip.
+    void import("./pip/run.js")
+      .then((m) => m.stopChildren(STOP_GRACE_MS))
       .catch(() => undefined)
       .then(() => runAllCleanups())
       .finally(() => process.exit(stoppedBy));

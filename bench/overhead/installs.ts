@@ -11,7 +11,7 @@
  *  - `pip install pass, local files`: the second pass from the wheels on disk (`--no-index`), as if
  *    the index had kept what the first pass fetched.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createChecker } from "../../src/checks/checker.js";
 import { HttpClient } from "../../src/core/http.js";
@@ -48,6 +48,11 @@ export interface Setup {
   policyExtra?: Record<string, unknown>;
   /** Pinned requirement files for the replayed second pass (see preparePinned). */
   pinned?: { upstream: string; local: string };
+  /**
+   * A pip-probe cache directory copied into each safe-pip run's fresh XDG cache, as a user's
+   * second and later runs have it (the OSV cache stays cold).
+   */
+  probeCache?: string | undefined;
 }
 
 export interface RunRecord {
@@ -161,6 +166,7 @@ export function invocation(
     case "safe-pip":
     case "safe-pip+osv": {
       const env: Record<string, string> = { ...iso.env, SAFE_PIP_CONFIG: policyFile(setup, variant === "safe-pip+osv") };
+      if (setup.probeCache) cpSync(setup.probeCache, join(iso.env.XDG_CACHE_HOME!, "safe-pip", "pip-probe"), { recursive: true });
       if (over.python !== null) env.SAFE_PIP_PYTHON = over.python ?? setup.python;
       return { cmd: process.execPath, args: [...(over.nodeArgs ?? []), CLI, "install", ...modeArgs, ...setup.packages], env, target, report, cleanup };
     }

@@ -75,6 +75,25 @@ export function createChecker(opts: CheckerOptions): ReleaseChecker {
       if (osv) void advisories(ecosystem, name).catch(() => undefined);
     },
 
+    warmMany(ecosystem, names) {
+      const source = osv;
+      if (!source) return;
+      const fresh = [...new Set(names)].filter((n) => !pending.has(`${ecosystem}:${n}`));
+      if (fresh.length === 0) return;
+      if (!source.prefetch) {
+        for (const n of fresh) void advisories(ecosystem, n).catch(() => undefined);
+        return;
+      }
+      // Each project's lookup waits for the batch and is then answered from memory; if the batch
+      // failed, the lookup makes its own request and reports its own error.
+      const batch = source.prefetch(ecosystem, fresh).catch(() => undefined);
+      for (const n of fresh) {
+        const p = batch.then(() => source.advisories(ecosystem, n));
+        p.catch(() => undefined);
+        pending.set(`${ecosystem}:${n}`, p);
+      }
+    },
+
     async checkReleases(releases: ReleaseInfo[]) {
       const out = new Map<string, Reason[]>();
       for (const r of releases) out.set(r.version, [...checkAllow(r.ecosystem, r.name, r.version, allow), ...checkDeny(r.ecosystem, r.name, r.version, deny)]);

@@ -25,6 +25,8 @@ export interface ReleaseChecker {
   checkReleases(releases: ReleaseInfo[]): Promise<Map<string, Reason[]>>;
   /** Starts slow lookups (OSV) for a project early, so they overlap with fetching its page. */
   warm?(ecosystem: Ecosystem, name: string): void;
+  /** Starts the lookups for many projects at once (one OSV batch), ahead of their pages. */
+  warmMany?(ecosystem: Ecosystem, names: string[]): void;
 }
 
 /** A checker that passes everything: for tests of the index alone, and `"osv": "off"` style runs. */

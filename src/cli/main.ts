@@ -55,11 +55,23 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   }
   if ((first === "--version" || first === "-V") && argv.length === 1) {
     // pip's own line first, exactly as pip prints it (scripts parse `pip --version`), then ours.
+    // The line comes from the probe (cached per interpreter), so this needs no Python start and
+    // none of the install path's modules; pip itself answers only when the probe cannot.
     let code = 0;
+    let line: string | undefined;
     try {
-      code = await (await import("../commands/pip.js")).passThrough(["--version"], ctx);
+      const { findPython, probePip } = await import("../pip/locate.js");
+      line = (await probePip(findPython(ctx.env), ctx.env, ctx.cwd)).versionLine;
     } catch {
-      code = 0;
+      line = undefined;
+    }
+    if (line) ctx.stdout.write(`${line}\n`);
+    else {
+      try {
+        code = await (await import("../commands/pip.js")).passThrough(["--version"], ctx);
+      } catch {
+        code = 0;
+      }
     }
     ctx.stdout.write(`safe-pip ${packageVersion()}\n`);
     return code;

@@ -12,6 +12,7 @@ import { versionFromFilename, type DistFile } from "./model.js";
 import { fetchCoreMetadata } from "./metadata.js";
 import { fileMetadata, hiddenMetadata, judgeCoreMetadata, metadataDifference, Spool } from "./gate.js";
 import { buildProject, type ProjectDecision, type ServedProject } from "./project.js";
+import { prefetchDependencies, prefetchedMetadata } from "./prefetch.js";
 import { renderHtml, renderJson, wantsJson } from "./render.js";
 import { Router } from "./router.js";
 
@@ -295,35 +296,41 @@ export class UnifiedIndex {
   private async serveMetadata(project: string, version: string, distName: string, file: DistFile, hidden: Reason[] | undefined, res: ServerResponse): Promise<void> {
     if (hidden) return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, hidden));
     const url = `${file.url}.metadata`;
-    let upstream;
-    try {
-      upstream = await this.opts.http.open(url);
-    } catch (err) {
-      this.incidents.push({ kind: "file", project, message: describeError(err) });
-      return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
-    }
-    if (upstream.status !== 200) {
-      upstream.body.resume();
-      this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
-      return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of upstream.body) {
-        size += (chunk as Buffer).length;
-        if (size > 4 * 1024 * 1024) {
-          upstream.body.destroy();
-          this.incidents.push({ kind: "file", project, message: `${distName}.metadata is larger than 4 MiB` });
-          return send(res, 502, "text/plain", "safe-pip: metadata file too large\n");
-        }
-        chunks.push(chunk as Buffer);
+    // Fetched ahead by prefetch (already checked against the page's sha256, checked again below).
+    const early = await prefetchedMetadata(this, url, typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined);
+    let body: Buffer;
+    if (early !== undefined) body = Buffer.from(early, "utf8");
+    else {
+      let upstream;
+      try {
+        upstream = await this.opts.http.open(url);
+      } catch (err) {
+        this.incidents.push({ kind: "file", project, message: describeError(err) });
+        return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
       }
-    } catch (err) {
-      this.incidents.push({ kind: "file", project, message: `${distName}.metadata: download broke off (${describeError(err)})` });
-      return send(res, 502, "text/plain", "safe-pip: metadata download broke off\n");
+      if (upstream.status !== 200) {
+        upstream.body.resume();
+        this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
+        return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of upstream.body) {
+          size += (chunk as Buffer).length;
+          if (size > 4 * 1024 * 1024) {
+            upstream.body.destroy();
+            this.incidents.push({ kind: "file", project, message: `${distName}.metadata is larger than 4 MiB` });
+            return send(res, 502, "text/plain", "safe-pip: metadata file too large\n");
+          }
+          chunks.push(chunk as Buffer);
+        }
+      } catch (err) {
+        this.incidents.push({ kind: "file", project, message: `${distName}.metadata: download broke off (${describeError(err)})` });
+        return send(res, 502, "text/plain", "safe-pip: metadata download broke off\n");
+      }
+      body = Buffer.concat(chunks);
     }
-    const body = Buffer.concat(chunks);
     const expected = typeof file.coreMetadata === "object" ? file.coreMetadata.sha256 : undefined;
     if (expected && createHash("sha256").update(body).digest("hex") !== expected.toLowerCase()) {
       this.incidents.push({ kind: "file", project, message: `${distName}.metadata does not match the sha256 its index declared` });
@@ -336,6 +343,7 @@ export class UnifiedIndex {
       await this.hide(project, version, reasons);
       return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, reasons));
     }
+    prefetchDependencies(this, this.opts, text);
     return send(res, 200, "application/octet-stream", body);
   }
 

@@ -1,9 +1,10 @@
-import { accessSync, constants, existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { execa } from "execa";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { delimiter, dirname, join } from "node:path";
 import semver from "semver";
 import { SafePipError } from "../core/errors.js";
 import { envValue, type Env } from "../core/env.js";
+import { cacheDir } from "../core/paths.js";
 
 /** A marker file in safe-pip's PATH-shim directory: that directory is never searched for Python. */
 export const SHIM_MARKER = ".safe-pip-shims";
@@ -14,6 +15,8 @@ export interface RealPip {
   version: string;
   /** sys.prefix of that Python: where pip's "site" configuration file lives. */
   sysPrefix: string;
+  /** The line `python -m pip --version` prints, so `safe-pip --version` needs no Python start. */
+  versionLine?: string | undefined;
 }
 
 function isExecutable(p: string): boolean {
@@ -63,9 +66,121 @@ function searchPath(name: string, env: Env): string | undefined {
   return undefined;
 }
 
-const PROBE = "import sys, pip; print(pip.__version__); print(sys.prefix); print(sys.executable)";
+// pip's own --version line is "pip <version> from <package dir> (python <major.minor>)"; the
+// dist-info path is there so an upgrade or reinstall of pip (which replaces it) voids the cache.
+const PROBE = [
+  "import sys, os, pip",
+  "print(pip.__version__); print(sys.prefix); print(sys.executable)",
+  "print('pip %s from %s (python %d.%d)' % (pip.__version__, os.path.abspath(os.path.dirname(pip.__file__)), *sys.version_info[:2]))",
+  // Never let this line fail the probe: without a dist-info path the result is just not cached.
+  "try:\n  from importlib.metadata import distribution; print(os.path.abspath(str(distribution('pip')._path)))\nexcept Exception:\n  print('')",
+].join("\n");
 
-export async function probePip(python: string, env: Env): Promise<RealPip> {
+/** Variables that change which pip a given interpreter imports: part of the cache key. */
+const KEY_VARS = ["PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONSAFEPATH", "PYTHONPLATLIBDIR"];
+
+interface ProbeCacheEntry {
+  python: string;
+  realPath: string;
+  realMtimeMs: number;
+  distInfo: string;
+  distInfoMtimeMs: number;
+  pip: RealPip;
+}
+
+function mtimeOf(p: string): number | undefined {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Variables and files a version manager's launcher (pyenv, asdf) uses to choose the Python. */
+const SHIM_VARS = ["PYENV_VERSION", "PYENV_ROOT", "ASDF_PYTHON_VERSION", "ASDF_DATA_DIR"];
+const SHIM_FILES = [".python-version", ".tool-versions"];
+
+function isScript(p: string): boolean {
+  try {
+    return readFileSync(p).subarray(0, 2).toString("latin1") === "#!";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A launcher script (a pyenv or asdf shim) picks the interpreter from the directory and the
+ * environment on every start, so its cache key includes what it reads: the selecting variables and
+ * the nearest version files from cwd upwards (their content, read here; a few small files).
+ */
+function launcherKey(cwd: string, env: Env): string {
+  const parts = SHIM_VARS.map((k) => `${k}=${env[k] ?? ""}`);
+  parts.push(`cwd=${cwd}`);
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    for (const f of SHIM_FILES) {
+      try {
+        parts.push(`${join(dir, f)}=${readFileSync(join(dir, f), "utf8")}`);
+      } catch {
+        /* absent */
+      }
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return parts.join("\0");
+}
+
+function probeCacheFile(python: string, env: Env, cwd: string): string {
+  const h = createHash("sha256").update(python);
+  for (const k of KEY_VARS) h.update(`\0${k}=${env[k] ?? ""}`);
+  if (isScript(python)) h.update(`\0${launcherKey(cwd, env)}`);
+  return join(cacheDir(env), "pip-probe", `${h.digest("hex").slice(0, 32)}.json`);
+}
+
+/**
+ * The probe result stored for this interpreter, if still valid: same interpreter file (real path
+ * and mtime: a rebuilt venv or upgraded Python changes them) and pip's dist-info unchanged. Any
+ * doubt (missing, corrupt, another shape) means "not cached", never an error.
+ */
+export function cachedProbe(python: string, env: Env, cwd = process.cwd()): RealPip | undefined {
+  try {
+    const e = JSON.parse(readFileSync(probeCacheFile(python, env, cwd), "utf8")) as Partial<ProbeCacheEntry>;
+    if (e.python !== python || typeof e.realPath !== "string" || typeof e.distInfo !== "string" || !e.distInfo) return undefined;
+    const p = e.pip;
+    if (!p || typeof p.python !== "string" || typeof p.version !== "string" || typeof p.sysPrefix !== "string") return undefined;
+    if (realpathSync(python) !== e.realPath || mtimeOf(e.realPath) !== e.realMtimeMs) return undefined;
+    if (mtimeOf(e.distInfo) !== e.distInfoMtimeMs || !isExecutable(p.python)) return undefined;
+    return { python: p.python, version: p.version, sysPrefix: p.sysPrefix, versionLine: typeof p.versionLine === "string" ? p.versionLine : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temporary name and renamed, so a concurrent run never reads half a file. */
+function storeProbe(python: string, env: Env, cwd: string, pip: RealPip, distInfo: string): void {
+  try {
+    const realPath = realpathSync(python);
+    const realMtimeMs = mtimeOf(realPath);
+    const distInfoMtimeMs = mtimeOf(distInfo);
+    if (realMtimeMs === undefined || distInfoMtimeMs === undefined) return;
+    const file = probeCacheFile(python, env, cwd);
+    mkdirSync(join(file, ".."), { recursive: true });
+    const entry: ProbeCacheEntry = { python, realPath, realMtimeMs, distInfo, distInfoMtimeMs, pip };
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(entry));
+    renameSync(tmp, file);
+  } catch {
+    // A cache that cannot be written only costs the next run a probe.
+  }
+}
+
+/** The probe, from the cache when it is still valid (it costs a Python start, 0.3 s or more). */
+export async function probePip(python: string, env: Env, cwd = process.cwd()): Promise<RealPip> {
+  return cachedProbe(python, env, cwd) ?? runProbe(python, env, cwd);
+}
+
+async function runProbe(python: string, env: Env, cwd: string): Promise<RealPip> {
+  // Loaded here: execa takes ~0.15 s to load, and a cached probe needs no child process.
+  const { execa } = await import("execa");
   const r = await execa(python, ["-c", PROBE], { env: { ...env }, extendEnv: false, reject: false, timeout: 30_000 });
   if (r.exitCode !== 0) {
     const why = r.timedOut
@@ -77,11 +192,18 @@ export async function probePip(python: string, env: Env): Promise<RealPip> {
       hint: `install pip (${python} -m ensurepip) or set SAFE_PIP_PYTHON`,
     });
   }
-  const [version = "", sysPrefix = "", executable = ""] = String(r.stdout).trim().split("\n");
+  const [version = "", sysPrefix = "", executable = "", versionLine = "", distInfo = ""] = String(r.stdout).trim().split("\n");
   // Run pip with the interpreter itself rather than the launcher we were given: a pyenv or asdf
   // shim re-resolves the version on every start (about 1 s here), and it resolves to this file.
   const real = executable.trim();
-  return { python: real && isExecutable(real) ? real : python, version: version.trim(), sysPrefix: sysPrefix.trim() };
+  const pip: RealPip = {
+    python: real && isExecutable(real) ? real : python,
+    version: version.trim(),
+    sysPrefix: sysPrefix.trim(),
+    versionLine: versionLine.trim() || undefined,
+  };
+  if (distInfo.trim() && pip.version) storeProbe(python, env, cwd, pip, distInfo.trim());
+  return pip;
 }
 
 /** `pip install --dry-run --report` exists from pip 22.2; safe-pip needs it to see the resolution. */

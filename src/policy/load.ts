@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
-import Conf from "conf";
+// A type only: conf (with ajv) takes ~0.1 s to load and is needed only by userSettings().
+import type Conf from "conf";
 import { SafePipError } from "../core/errors.js";
 import { envValue, type Env } from "../core/env.js";
 import { expiredExclusionWarnings, snapshotFromEnv } from "./age-keys.js";
@@ -69,7 +70,8 @@ function readFile(file: string, mustExist: boolean): string | undefined {
 }
 
 /** The user's own settings, kept by conf in the user config dir (~/.config/safe-pip/config.json). */
-export function userSettings(): Conf<Record<string, unknown>> {
+export async function userSettings(): Promise<Conf<Record<string, unknown>>> {
+  const { default: Conf } = await import("conf");
   return new Conf<Record<string, unknown>>({ projectName: "safe-pip", projectSuffix: "", clearInvalidConfig: false });
 }
 
