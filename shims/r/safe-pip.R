@@ -14,9 +14,13 @@
 # one line saying so. install.packages(files, repos = NULL) is a direct reference: blocked unless
 # the policy has directReferences: "allow".
 local({
-  # R CMD INSTALL reruns the profiles in every child R it starts, and installs safe-pip started
-  # carry SAFE_PIP_ACTIVE: nothing to do there.
-  if (nzchar(Sys.getenv("SAFE_PIP_ACTIVE")) || nzchar(Sys.getenv("R_INSTALL_PKG"))) return(invisible(NULL))
+  # R CMD INSTALL reruns the profiles in every child R it starts: nothing to do in the children of
+  # an install this hook started. Those carry SAFE_PIP_R_TOKEN, naming a marker file that exists
+  # only while that install runs, so a variable inherited from elsewhere (a shell that exported
+  # SAFE_PIP_ACTIVE, an R_INSTALL_PKG left set) never switches the hook off.
+  tok <- Sys.getenv("SAFE_PIP_R_TOKEN")
+  if (grepl("^[0-9]+x[0-9a-f]+$", tok) &&
+      file.exists(file.path(Sys.getenv("TMPDIR", "/tmp"), paste0("safe-pip-r-active-", tok)))) return(invisible(NULL))
 
   sp <- new.env(parent = baseenv())
   sp$sentinel <- "http://127.0.0.1:1/safe-pip-repository-not-started"
@@ -140,16 +144,35 @@ local({
     c(out, eval(quote(list(...)), fe))
   }
 
-  # utils' own function, with SAFE_PIP_ACTIVE set for the R CMD INSTALL children.
+  # utils' own functions, kept before the namespace copies are replaced (sp$patch).
+  sp$orig <- new.env(parent = emptyenv())
+  sp$inside <- FALSE
+  sp$original <- function(name) {
+    if (!is.null(sp$orig[[name]])) sp$orig[[name]] else get(name, envir = asNamespace("utils"))
+  }
+
+  # utils' own function, with a live token for the R CMD INSTALL children (see the top).
   sp$real <- function(name, a) {
-    old <- Sys.getenv("SAFE_PIP_ACTIVE", unset = NA)
-    Sys.setenv(SAFE_PIP_ACTIVE = "1")
-    on.exit(if (is.na(old)) Sys.unsetenv("SAFE_PIP_ACTIVE") else Sys.setenv(SAFE_PIP_ACTIVE = old))
-    do.call(name, a, quote = TRUE, envir = asNamespace("utils"))
+    # tempfile()'s random part, not sample(): the user's random number stream is left alone.
+    tok <- paste0(Sys.getpid(), "x", gsub("[^0-9a-f]", "", basename(tempfile(""))))
+    marker <- file.path(Sys.getenv("TMPDIR", "/tmp"), paste0("safe-pip-r-active-", tok))
+    old <- Sys.getenv(c("SAFE_PIP_ACTIVE", "SAFE_PIP_R_TOKEN"), unset = NA)
+    was <- sp$inside
+    writeLines("", marker)
+    Sys.setenv(SAFE_PIP_ACTIVE = "1", SAFE_PIP_R_TOKEN = tok)
+    sp$inside <- TRUE
+    on.exit({
+      sp$inside <- was
+      unlink(marker)
+      for (k in names(old)) if (is.na(old[[k]])) Sys.unsetenv(k) else do.call(Sys.setenv, as.list(old[k]))
+    })
+    do.call(sp$original(name), a, quote = TRUE)
   }
 
   sp$install <- function(fe) {
-    a <- sp$args(fe, utils::install.packages)
+    a <- sp$args(fe, sp$original("install.packages"))
+    # utils' update.packages() calling install.packages() inside a checked run: already judged.
+    if (sp$inside) return(do.call(sp$original("install.packages"), a, quote = TRUE))
     pkgs <- a$pkgs
     if (!length(pkgs)) sp$fail("name the packages to install: install.packages(\"pkg\")")
     given <- names(a)
@@ -178,7 +201,8 @@ local({
   }
 
   sp$update <- function(fe) {
-    a <- sp$args(fe, utils::update.packages)
+    a <- sp$args(fe, sp$original("update.packages"))
+    if (sp$inside) return(do.call(sp$original("update.packages"), a, quote = TRUE))
     lib <- if (is.null(a$lib.loc)) .libPaths() else a$lib.loc
     inst <- utils::installed.packages(lib.loc = lib, fields = "Priority")
     inst <- inst[is.na(inst[, "Priority"]) | inst[, "Priority"] != "base", , drop = FALSE]
@@ -221,7 +245,29 @@ local({
     invisible(NULL)
   }
 
+  # The utils namespace's own install.packages/update.packages are replaced too, so a qualified
+  # utils::install.packages(repos = ...) and packages that import it (BiocManager, pacman) are
+  # judged as well; the originals are kept in sp$orig.
+  sp$patch <- function(...) {
+    ns <- asNamespace("utils")
+    for (nm in c("install.packages", "update.packages")) {
+      if (!is.null(sp$orig[[nm]])) next
+      sp$orig[[nm]] <- get(nm, envir = ns)
+      f <- sp$shim(nm, if (nm == "install.packages") "sp_install" else "sp_update")
+      for (where in list(ns, if ("package:utils" %in% search()) as.environment("package:utils"))) {
+        if (is.null(where) || !exists(nm, envir = where, inherits = FALSE)) next
+        locked <- bindingIsLocked(nm, where)
+        if (locked) unlockBinding(nm, where)
+        assign(nm, f, envir = where)
+        if (locked) lockBinding(nm, where)
+      }
+    }
+    invisible(NULL)
+  }
+
   options(repos = c(CRAN = sp$sentinel))
+  if (isNamespaceLoaded("utils")) sp$patch()
+  else setHook(packageEvent("utils", "onLoad"), function(...) try(sp$patch(), silent = TRUE))
   if ("package:utils" %in% search()) sp$attach()
-  else setHook(packageEvent("utils", "attach"), function(...) try(sp$attach(), silent = TRUE))
+  else setHook(packageEvent("utils", "attach"), function(...) { sp$patch(); try(sp$attach(), silent = TRUE) })
 })

@@ -1,4 +1,5 @@
 import type { Reason } from "./types.js";
+import { cranLicenseToSpdx } from "./cran-license.js";
 
 /**
  * Licence checks read the licence from package metadata only (never by running package code):
@@ -98,15 +99,11 @@ function spdxFromText(text: string): string | undefined {
   return FREE_TEXT[t.toLowerCase()] ?? (/^[A-Za-z0-9.+-]+(\s+(OR|AND|WITH)\s+[A-Za-z0-9.+-]+)*$/.test(t) ? t : undefined);
 }
 
-/** CRAN's License field: alternatives with `|`, `+ file LICENSE` additions dropped. */
+/** CRAN's License field (R's license.db vocabulary: `GPL (>= 2)`, `MIT + file LICENSE`, ...) as SPDX. */
 export function licenseFromCran(field: string | undefined): LicenseInfo | undefined {
   if (!field?.trim()) return undefined;
-  const alternatives = field
-    .split("|")
-    .map((a) => a.replace(/\+\s*file\s+LICEN[CS]E/gi, "").replace(/file\s+LICEN[CS]E/gi, "").trim())
-    .filter(Boolean)
-    .map((a) => FREE_TEXT[a.toLowerCase()] ?? a.replace(/\s*\(.*\)$/, "").replace(/\s+/g, "-"));
-  return alternatives.length ? { expression: alternatives.join(" OR "), from: "License" } : undefined;
+  const expression = cranLicenseToSpdx(field);
+  return expression ? { expression, from: "License" } : undefined;
 }
 
 function patternMatches(pattern: string, id: string): boolean {

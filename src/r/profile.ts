@@ -11,14 +11,23 @@ function rString(text: string): string {
   return `"${text.replace(/\\/g, "/").replace(/"/g, '\\"')}"`;
 }
 
+/** Where options(repos) points when the hook cannot be loaded: a closed local port, never a mirror. */
+export const MISSING_HOOK_REPO = "http://127.0.0.1:1/safe-pip-hook-missing";
+
 /**
- * The one line that loads the hook. It checks the file exists and wraps the load in `try`, so a
- * moved or broken safe-pip never stops R from starting (an install then fails closed instead:
- * the hook is what replaces the machine's CRAN mirror).
+ * The one line that loads the hook. A moved or broken safe-pip (npm upgrade, nvm switch,
+ * uninstall) never stops R from starting, but it must not leave R installing from the machine's
+ * CRAN mirror either: the line itself then points `repos` at a closed local port and says, at every
+ * start, how to repair it.
  */
 export function hookLine(hookFile: string): string {
   const f = rString(hookFile);
-  return `if (file.exists(${f})) try(source(${f}), silent = TRUE) ${HOOK_MARKER}: \`safe-pip setup r --undo\` removes it`;
+  const repair = `safe-pip: the R hook ${hookFile.replace(/\\/g, "/").replace(/"/g, "'")} is missing or broken, so install.packages() is switched off; run \`safe-pip setup r\` to repair (or \`safe-pip setup r --undo\` to remove this line)`;
+  return (
+    `local({ if (!file.exists(${f}) || inherits(try(source(${f}), silent = TRUE), "try-error")) ` +
+    `{ options(repos = c(CRAN = ${rString(MISSING_HOOK_REPO)})); message(${JSON.stringify(repair)}) } }) ` +
+    `${HOOK_MARKER}: \`safe-pip setup r --undo\` removes it`
+  );
 }
 
 /**

@@ -27,7 +27,7 @@ describe("~/.Rprofile hook line", () => {
   it("creates a missing profile and removes it again when it held only the hook", () => {
     const file = join(tempDir(), ".Rprofile");
     assert.equal(installHook(file, "/x/safe-pip.R"), "added");
-    assert.match(readFileSync(file, "utf8"), /^if \(file\.exists\("\/x\/safe-pip\.R"\)\) try\(source\("\/x\/safe-pip\.R"\), silent = TRUE\) # safe-pip R hook/);
+    assert.match(readFileSync(file, "utf8"), /^local\(\{ if \(!file\.exists\("\/x\/safe-pip\.R"\) \|\| inherits\(try\(source\("\/x\/safe-pip\.R"\), silent = TRUE\), "try-error"\)\) .*# safe-pip R hook/);
     removeHook(file);
     assert.ok(!existsSync(file));
   });
