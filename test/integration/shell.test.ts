@@ -17,7 +17,9 @@ import { daysAgo, installedVersions, safePip, writePolicy } from "../helpers/cli
 import { makeVenv } from "../helpers/venv.js";
 
 const CLI = `'${process.execPath}' '${join(packageRoot(), "dist", "cli.js")}'`;
-const ROUTED = /resolving through the unified index/g;
+// pip run by safe-pip names safe-pip's own index and nothing else (plain pip here would list
+// pypi.org and the extra index from PIP_EXTRA_INDEX_URL).
+const ROUTED = /^Looking in indexes: http:\/\/127\.0\.0\.1:\d+\/simple\/$/gm;
 const REMOVED = /ignored extra-index-url/g;
 let idx: FakeIndex;
 let evil: FakeIndex;
