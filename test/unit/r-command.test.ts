@@ -85,7 +85,9 @@ describe("safe-pip r / setup r commands", () => {
     assert.match(readFileSync(join(home, ".Rprofile"), "utf8"), /shims\/r\/safe-pip\.R.*# safe-pip R hook/);
     const site = context({ HOME: tempDir() });
     assert.equal(await runR(["setup", "r", "--site"], site.ctx), 0);
-    assert.match(site.out(), /Rprofile\.site[\s\S]*if \(file\.exists\(".*shims\/r\/safe-pip\.R"\)\)/);
+    // The site line sources the hook, and without it points repos at nothing usable (fails closed).
+    assert.match(site.out(), /Rprofile\.site[\s\S]*source\(".*shims\/r\/safe-pip\.R"\)/);
+    assert.match(site.out(), /safe-pip-hook-missing/);
     assert.equal(await runR(["setup", "r", "--undo"], c.ctx), 0);
     assert.ok(!existsSync(join(home, ".Rprofile")));
   });
