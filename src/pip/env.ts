@@ -1,3 +1,5 @@
+import { delimiter, join } from "node:path";
+import { packageRoot } from "../core/paths.js";
 import type { Env } from "../core/env.js";
 import { SAFE_PIP_ENV } from "../core/env.js";
 import type { PipSettings } from "./config.js";
@@ -37,6 +39,15 @@ export function buildPipEnv(opts: {
     // Direct references may be fetched: only the index itself is kept off the user's proxy.
     const loopback = ["127.0.0.1", "localhost"];
     for (const k of NO_PROXY_VARS) env[k] = [...new Set([...(env[k] ?? "").split(",").filter(Boolean), ...loopback])].join(",");
-  } else for (const k of PROXY_VARS) env[k] = opts.indexOrigin;
+  } else {
+    for (const k of PROXY_VARS) env[k] = opts.indexOrigin;
+    // file: URLs can't be proxied. A dependency declared as a URL in metadata that only a build
+    // produces never passes the index, so a small guard inside every pip process of the tree
+    // (build-isolation pips included: they inherit the environment) refuses URL dependencies
+    // while pip is still resolving (shims/python/sitecustomize.py).
+    env.SAFE_PIP_GUARD = "block";
+    const guard = join(packageRoot(), "shims", "python");
+    env.PYTHONPATH = env.PYTHONPATH ? `${guard}${delimiter}${env.PYTHONPATH}` : guard;
+  }
   return env;
 }

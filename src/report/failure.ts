@@ -33,6 +33,13 @@ function requirementFor(stderr: string, name: string): string | undefined {
  * distribution". Returns undefined when pip failed for its own reasons.
  */
 export function attributeFailure(stderr: string, decisions: Map<string, ProjectDecision>, incidents: IndexIncident[]): SafePipError | undefined {
+  // The guard inside pip (shims/python/sitecustomize.py) refused a URL dependency of a build.
+  const guarded = /safe-pip: blocked direct reference: (.*)$/m.exec(stderr);
+  if (guarded) {
+    return new SafePipError("BLOCKED", `blocked: ${guarded[1]!.trim()}`, {
+      hint: 'direct references are blocked by policy ("directReferences": "block"); publish the package to an internal index instead',
+    });
+  }
   const refused = incidents.filter((i) => i.kind === "refused");
   if (refused.length) {
     return new SafePipError("BLOCKED", `blocked: ${refused[0]!.message}`, {

@@ -186,7 +186,7 @@ describe("direct references inside resolved metadata", () => {
       const before = other.requests.length;
       const r = await safePip(["install", "--target", target, project], { env });
       assert.equal(r.code, 65, r.stderr);
-      assert.match(r.stderr, new RegExp(`${project} 1\\.0: depends on "evil-http @ http://${host}:\\d+/files/`));
+      assert.match(r.stderr, new RegExp(`${project} 1\\.0: depends on "evil-http ?@ http://${host}:\\d+/files/`));
       assert.equal(other.requests.length, before, "the other server was never contacted");
       assert.deepEqual(readdirSync(target), []);
     });
@@ -214,7 +214,7 @@ describe("direct references inside resolved metadata", () => {
 
 describe("the proxy trap covers every address", () => {
   for (const host of ["127.0.0.1", "localhost"]) {
-    it(`a URL only a build reveals (a local project's dependency on ${host}:<other port>) is refused by the index, not fetched`, async () => {
+    it(`a URL dependency only a build reveals (a local project's dependency on ${host}:<other port>) is refused inside pip, not fetched`, async () => {
       const proj = join(tempDir(), "localproj");
       writeProject(proj, "localproj", [`evil-http @ ${otherWheel().replace("127.0.0.1", host)}`]);
       // This backend must produce metadata: use pip's fallback (no prepare hook) via a real one.
@@ -226,7 +226,24 @@ describe("the proxy trap covers every address", () => {
       const before = other.requests.length;
       const r = await safePip(["install", "--target", target, proj], { env });
       assert.equal(r.code, 65, r.stderr);
-      assert.match(r.stderr, new RegExp(`pip tried to fetch http://${host}:\\d+/files/evil_http-1\\.0-py3-none-any\\.whl directly; refused`));
+      assert.match(r.stderr, new RegExp(`blocked: localproj depends on "evil-http ?@ http://${host}:\\d+/files/evil_http-1\\.0-py3-none-any\\.whl", which bypasses the index`));
+      assert.equal(other.requests.length, before, "the other port was never reached");
+      assert.deepEqual(readdirSync(target), []);
+    });
+
+    it(`a fetch of ${host}:<other port> from inside the pip process tree goes through safe-pip's listener and is refused`, async () => {
+      const proj = join(tempDir(), "fetchproj");
+      writeProject(proj, "fetchproj");
+      // A build backend reaching out by itself: the proxy variables send it to safe-pip's listener.
+      writeFileSync(
+        join(proj, "backend.py"),
+        `import urllib.request\ndef get_requires_for_build_wheel(config_settings=None):\n    urllib.request.urlopen("${otherWheel().replace("127.0.0.1", host)}", timeout=10).read()\n    return []\n`,
+      );
+      const { env, target } = setup();
+      const before = other.requests.length;
+      const r = await safePip(["install", "--target", target, proj], { env });
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`http://${host}:\\d+/files/evil_http-1\\.0-py3-none-any\\.whl directly; refused`));
       assert.equal(other.requests.length, before, "the other port was never reached");
       assert.deepEqual(readdirSync(target), []);
     });

@@ -10,7 +10,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { compare } from "@renovatebot/pep440";
@@ -110,6 +110,28 @@ for (const wheel of wheels) {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await installed(pip.python), { "acme-lib": "1.0", fresh: "1.0", helper: "1.0" });
       assert.match(r.stderr, /fresh 2\.0 hidden: uploaded .* \(minimum age 7d\)/);
+    });
+
+    it("a file: dependency that only a build reveals is refused inside pip, and nothing is installed", { timeout: PIP_TIMEOUT }, async () => {
+      const work = tempDir("safe-pip-compat-guard-");
+      const evil = join(work, "evil");
+      mkdirSync(evil);
+      writeFileSync(join(evil, "pyproject.toml"), '[project]\nname = "evil"\nversion = "1.0"\n');
+      const proj = join(work, "proj");
+      mkdirSync(proj);
+      // The dependency exists only in the metadata this backend generates: no index ever sees it.
+      writeFileSync(
+        join(proj, "backend.py"),
+        `import os\ndef get_requires_for_build_wheel(config_settings=None):\n    return []\ndef prepare_metadata_for_build_wheel(d, config_settings=None):\n    os.makedirs(os.path.join(d, "proj-1.0.dist-info"))\n    open(os.path.join(d, "proj-1.0.dist-info", "METADATA"), "w").write("Metadata-Version: 2.1\\nName: proj\\nVersion: 1.0\\nRequires-Dist: evil @ file://${evil}\\n")\n    return "proj-1.0.dist-info"\ndef build_wheel(d, config_settings=None, metadata_directory=None):\n    raise RuntimeError("never reached")\n`,
+      );
+      writeFileSync(join(proj, "pyproject.toml"), '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n');
+      const r = await safePip(["install", proj], { env: envFor(pip.python), timeoutMs: PIP_TIMEOUT });
+      assert.equal(r.code, 65, r.stderr);
+      assert.match(r.stderr, /blocked: proj depends on "evil ?@ file:/);
+      // The venv is shared with the other tests of this pip: only these two must be absent.
+      const now = await installed(pip.python);
+      assert.equal(now.proj, undefined, "the local project was not installed");
+      assert.equal(now.evil, undefined, "the file: dependency was not installed");
     });
 
     it("download: the same set, as files", { timeout: PIP_TIMEOUT }, async () => {
