@@ -21,7 +21,9 @@ safe-pip options for pip commands:
 
 Environment:
   SAFE_PIP_CONFIG       policy file (replaces user settings; the system policy still applies)
-  SAFE_PIP_SYSTEM_POLICY system policy file (default /etc/safe-pip/policy.json)
+  SAFE_PIP_SYSTEM_POLICY system policy file, honoured only where /etc/safe-pip/policy.json
+                        doesn't exist (a floor can't be swapped by a variable)
+  SAFE_PIP_SNAPSHOT     a snapshot date for this run (like --snapshot)
   SAFE_PIP_PYTHON       the Python whose "-m pip" is the real pip
   SAFE_PIP_REPORT       write every run's decisions as JSON to this file
 
