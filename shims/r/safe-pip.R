@@ -198,6 +198,16 @@ local({
     a$contriburl <- NULL
     a$available <- NULL
     sp$real("install.packages", a)
+    sp$refused(a$repos)
+  }
+
+  # R only warns when a download fails: ask what the repository refused to serve (an archive that
+  # is not the package judged) and make that an error naming the reason.
+  sp$refused <- function(repo) {
+    res <- sp$call("refused", list(id = sub("^.*/r/", "", repo)))
+    if (res$status != "blocked") return(invisible(NULL))
+    stop(paste(c("safe-pip refused what the upstream served; that package was not installed:",
+                 paste0("  safe-pip refused ", sp$field(res, "block"))), collapse = "\n"), call. = FALSE)
   }
 
   sp$update <- function(fe) {
@@ -224,6 +234,7 @@ local({
     a$contriburl <- NULL
     a$available <- NULL
     sp$real("update.packages", a)
+    sp$refused(a$repos)
   }
 
   # A function with exactly utils' formals that hands its frame to `impl`.

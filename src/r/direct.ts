@@ -1,13 +1,14 @@
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Policy } from "../policy/schema.js";
 import type { ReleaseChecker } from "../checks/release.js";
 import { worstVerdict, type Reason } from "../checks/types.js";
 import { checkLicense, licenseFromCran } from "../checks/license.js";
+import { describeError } from "../core/errors.js";
 import { redactText } from "../core/redact.js";
 import { parseDcf, type DcfRecord } from "./dcf.js";
 import { formatReason } from "./filter.js";
-import { readFileFromTarGz } from "./tar.js";
+import { tarGzDescription } from "./verify.js";
 
 export interface DirectOutcome {
   path: string;
@@ -40,9 +41,11 @@ export async function checkDirect(paths: string[], policy: Policy, checker: Rele
         };
       let fields: DcfRecord | undefined;
       try {
-        fields = await localDescription(path);
-      } catch {
-        fields = undefined; // unreadable archives are reported below, like non-package files
+        fields = await localDescription(path, shown);
+      } catch (err) {
+        // An archive R would install differently from what can be read here (DESCRIPTION twice,
+        // a link, a corrupt tar) is never installed.
+        return { path: shown, verdict: "block", reasons: [{ check: "direct", verdict: "block", message: describeError(err) }] };
       }
       if (!fields?.Package || !fields.Version)
         return {
@@ -64,12 +67,11 @@ export async function checkDirect(paths: string[], policy: Policy, checker: Rele
 }
 
 /** DESCRIPTION of a package directory or a source/binary .tar.gz/.tgz; undefined for anything else. */
-async function localDescription(path: string): Promise<DcfRecord | undefined> {
+async function localDescription(path: string, shown: string): Promise<DcfRecord | undefined> {
   if (!existsSync(path)) return undefined;
   if (statSync(path).isDirectory()) return parseDcf(readFileSync(join(path, "DESCRIPTION"), "utf8"))[0];
   if (!/\.(tar\.gz|tgz)$/.test(path)) return undefined;
-  const data = await readFileFromTarGz(createReadStream(path), (p) => /^[^/]+\/DESCRIPTION$/.test(p), 64 * 1024 * 1024);
-  return data ? parseDcf(data.toString("utf8"))[0] : undefined;
+  return tarGzDescription(path, shown);
 }
 
 /** One line per finding: blocks first make the install an error, notes are printed. */

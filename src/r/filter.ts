@@ -160,6 +160,7 @@ export class Selector {
     const now = this.o.now();
     const ageOf = await Promise.all(
       recs.map(async (rec): Promise<Reason[]> => {
+        if (rec.refused) return [{ check: "source", verdict: "block", message: rec.refused }];
         if (!this.needsAge(rec)) return [];
         let published = rec.published;
         if (!published && rec.path === "") {

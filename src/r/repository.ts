@@ -138,7 +138,10 @@ export class UnifiedRepository {
       const up = upstreamOf(this.upstreams, rec);
       const bin = (await up.binaryIndex(binDir)).get(rec.name)?.find((b) => compareRVersions(b.Version ?? "", rec.version) === 0);
       if (!bin) continue;
-      const file = bin.File ?? `${rec.name}_${bin.Version}${binDir.includes("windows") ? ".zip" : ".tgz"}`;
+      // Only `<name>_<version>.tgz|.zip`: a File naming another archive would serve something else
+      // than the release judged (R then installs from source, which is checked).
+      const file = `${rec.name}_${bin.Version}${binDir.includes("windows") ? ".zip" : ".tgz"}`;
+      if (bin.File !== undefined && bin.File !== file) continue;
       if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(file)) continue;
       const out: DcfRecord = {};
       for (const f of SERVED_FIELDS) if (bin[f] !== undefined) out[f] = bin[f]!;

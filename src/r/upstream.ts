@@ -50,7 +50,7 @@ export class CranUpstream {
   private readonly archives = new Map<string, Cached<Array<{ version: string; file: string }>>>();
   private readonly descriptions = new Map<string, Promise<DcfRecord>>();
   private readonly binaries = new Map<string, Cached<Map<string, DcfRecord[]>>>();
-  /** Records skipped because their Package, Version, Path or File could not be trusted. */
+  /** Records skipped because their Package, Version or Path could not be trusted. */
   readonly invalid: string[] = [];
 
   constructor(
@@ -100,13 +100,20 @@ export class CranUpstream {
     const name = rec.Package ?? "";
     const version = rec.Version ?? "";
     const path = rec.Path ?? "";
-    const file = rec.File ?? `${name}_${version}.tar.gz`;
     const pathOk = path === "" || path.split("/").every((s) => SAFE_SEGMENT.test(s));
-    if (!isValidRName(name) || !isValidRVersion(version) || !pathOk || !SAFE_SEGMENT.test(file)) {
+    if (!isValidRName(name) || !isValidRVersion(version) || !pathOk) {
       this.invalid.push(`${name || "?"} ${version || "?"}`);
       return undefined;
     }
-    return { name, version, repo: this.repo, path, file, fields: rec, published: parsePublication(rec["Date/Publication"]) };
+    // R asks for `<name>_<version>.tar.gz` (the served index carries no File); a File naming any
+    // other tarball would make the release judged here differ from the bytes fetched. The record
+    // is kept, refused, so the name stays where it is (an internal name does not fall to public).
+    const file = `${name}_${version}.tar.gz`;
+    const refused =
+      rec.File !== undefined && rec.File !== file
+        ? `${this.repo.label}: PACKAGES names the file ${JSON.stringify(rec.File).slice(1, -1)} for ${name} ${version}; only ${file} is accepted`
+        : undefined;
+    return { name, version, repo: this.repo, path, file, fields: rec, published: parsePublication(rec["Date/Publication"]), refused };
   }
 
   /**

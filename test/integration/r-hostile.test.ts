@@ -1,0 +1,173 @@
+/**
+ * Real R, issue 13: hostile upstream repositories and tarballs. What is served (or installed
+ * directly) must be the package that was judged: a `File:` field in PACKAGES may not point
+ * elsewhere, the DESCRIPTION inside a served tarball must name the judged package and version,
+ * and a tarball holding DESCRIPTION twice (R installs the last copy) is refused.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { execa } from "execa";
+import { packageRoot } from "../../src/core/paths.js";
+import { cleanupAll, isolatedEnv, tempDir } from "../helpers/env.js";
+import {
+  descriptionText,
+  hasRscript,
+  installedRPackages,
+  makeTarGzEntries,
+  rPackageEntries,
+  serveStatic,
+  type RPackageSpec,
+  type StaticRepo,
+} from "../helpers/cran.js";
+
+const R_AVAILABLE = await hasRscript();
+const ago = (n: number) => new Date(Date.now() - n * 86400e3);
+const bin = [process.execPath, join(packageRoot(), "dist", "cli.js")];
+const rStr = (s: string) => JSON.stringify(s);
+
+let hostile: StaticRepo;
+let policyDir: string;
+let files: string;
+
+function rEnv(h: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...isolatedEnv().env,
+    HOME: h,
+    R_PROFILE_USER: join(h, ".Rprofile"),
+    R_ENVIRON_USER: join(h, ".Renviron"),
+    R_LIBS_USER: join(h, "R-user-lib"),
+    LANGUAGE: "en",
+    no_proxy: "127.0.0.1,localhost",
+    SAFE_PIP_BIN: bin.join(" "),
+    ...extra,
+  };
+}
+
+async function safePip(args: string[], e: Record<string, string>) {
+  const r = await execa(bin[0]!, [...bin.slice(1), ...args], { env: e, extendEnv: false, reject: false, stdin: "ignore" });
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+async function rscript(code: string, e: Record<string, string>) {
+  const r = await execa("Rscript", ["-e", code], { env: e, extendEnv: false, reject: false, stdin: "ignore", timeout: 180_000 });
+  return { code: r.exitCode ?? -1, out: `${String(r.stdout)}\n${String(r.stderr)}` };
+}
+
+const newLib = () => {
+  const lib = join(tempDir("safe-pip-rlib-"), "lib");
+  mkdirSync(lib);
+  return lib;
+};
+
+async function homeWith(policy: Record<string, unknown>): Promise<Record<string, string>> {
+  const file = join(tempDir("safe-pip-rpolicy-"), "policy.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      cran: { repo: hostile.url, internal: [] },
+      minAge: "0d",
+      osv: { source: "offline", database: join(packageRoot(), "test", "fixtures", "osv", "cran"), maxStaleness: "36500d" },
+      deny: ["evil"],
+      ...policy,
+    }),
+  );
+  const e = rEnv(tempDir("safe-pip-rhome-"), { SAFE_PIP_CONFIG: file, SAFE_PIP_SYSTEM_POLICY: join(policyDir, "system.json") });
+  const setup = await safePip(["setup", "r"], e);
+  assert.equal(setup.code, 0, setup.stderr);
+  return e;
+}
+
+/** A PACKAGES record with a date (as PPM-like indexes carry), so nothing is read from the tarball to judge it. */
+function record(p: RPackageSpec, extra = ""): string {
+  const lines = descriptionText(p)
+    .split("\n")
+    .filter((l) => /^(Package|Version|License|Imports|Date\/Publication):/.test(l));
+  return lines.join("\n") + (extra ? `\n${extra}` : "") + "\n";
+}
+
+describe("R: hostile repositories and tarballs (issue 13)", { skip: R_AVAILABLE ? false : "Rscript is not on PATH; R tests skipped" }, () => {
+  before(async () => {
+    const root = tempDir("safe-pip-hostile-");
+    const contrib = join(root, "src", "contrib");
+    mkdirSync(contrib, { recursive: true });
+    const old = ago(300);
+    const evil: RPackageSpec = { name: "evil", version: "6.6", published: old, marker: "evil" };
+    const spec = (name: string): RPackageSpec => ({ name, version: "1.0", published: old });
+    const write = (file: string, entries: Array<[string, string]>) => writeFileSync(join(contrib, file), makeTarGzEntries(entries));
+    // A File field pointing at another package's tarball.
+    write("evil_6.6.tar.gz", rPackageEntries(evil));
+    // The right file name, another package inside.
+    write("swapped_1.0.tar.gz", rPackageEntries(evil));
+    // DESCRIPTION twice: the first is judged by a reader that stops there, R installs the last.
+    write("twice_1.0.tar.gz", [...rPackageEntries(spec("twice")), ["twice/DESCRIPTION", descriptionText({ ...evil, name: "evil" })]]);
+    write("good_1.0.tar.gz", rPackageEntries(spec("good")));
+    const index = [
+      record(spec("filepkg"), "File: evil_6.6.tar.gz"),
+      record(spec("swapped")),
+      record(spec("twice")),
+      record(spec("good")),
+    ].join("\n");
+    writeFileSync(join(contrib, "PACKAGES"), index);
+    writeFileSync(join(contrib, "PACKAGES.gz"), gzipSync(index));
+    hostile = await serveStatic(root);
+
+    files = tempDir("safe-pip-rfiles-");
+    writeFileSync(join(files, "dup_1.0.tar.gz"), makeTarGzEntries([...rPackageEntries(spec("dup")), ["dup/DESCRIPTION", descriptionText(evil)]]));
+    policyDir = tempDir("safe-pip-rpolicy-");
+    writeFileSync(join(policyDir, "system.json"), "{}");
+  });
+
+  after(async () => {
+    await hostile?.close();
+    cleanupAll();
+  });
+
+  it("a File: field naming another tarball is refused, and that tarball is never fetched", async () => {
+    const e = await homeWith({});
+    const lib = newLib();
+    const r = await rscript(`install.packages("filepkg", lib = ${rStr(lib)})`, e);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /filepkg 1\.0: source: .*PACKAGES names the file evil_6\.6\.tar\.gz for filepkg 1\.0; only filepkg_1\.0\.tar\.gz is accepted/);
+    assert.deepEqual(installedRPackages(lib), {});
+    assert.equal(hostile.requests.filter((q) => q.path.endsWith("/evil_6.6.tar.gz")).length, 0);
+  });
+
+  it("a served tarball holding another package than the one judged is refused with the reason", async () => {
+    const e = await homeWith({});
+    const lib = newLib();
+    const r = await rscript(`install.packages("swapped", lib = ${rStr(lib)})`, e);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /safe-pip refused swapped_1\.0\.tar\.gz: .*holds evil 6\.6, not swapped 1\.0/);
+    assert.deepEqual(installedRPackages(lib), {});
+  });
+
+  it("a served tarball holding DESCRIPTION twice is refused (R would install the last copy)", async () => {
+    const e = await homeWith({});
+    const lib = newLib();
+    const r = await rscript(`install.packages("twice", lib = ${rStr(lib)})`, e);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /safe-pip refused twice_1\.0\.tar\.gz: .*holds twice\/DESCRIPTION twice/);
+    assert.deepEqual(installedRPackages(lib), {});
+  });
+
+  it("an honest tarball still installs through the same check", async () => {
+    const e = await homeWith({});
+    const lib = newLib();
+    const r = await rscript(`install.packages("good", lib = ${rStr(lib)}); library(good, lib.loc = ${rStr(lib)}); cat("F:", f(), "\\n")`, e);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(installedRPackages(lib), { good: "1.0" });
+    assert.match(r.out, /F: good 1\.0/);
+  });
+
+  it("a direct tarball holding DESCRIPTION twice is blocked, not judged on the first copy", async () => {
+    const e = await homeWith({ directReferences: "allow" });
+    const lib = newLib();
+    const r = await rscript(`install.packages(${rStr(join(files, "dup_1.0.tar.gz"))}, repos = NULL, lib = ${rStr(lib)})`, e);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /dup_1\.0\.tar\.gz.*holds dup\/DESCRIPTION twice/);
+    assert.deepEqual(installedRPackages(lib), {});
+  });
+});
