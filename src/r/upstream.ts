@@ -8,6 +8,7 @@ import { isValidRName } from "./deps.js";
 import { isValidRVersion, compareRVersions } from "./versions.js";
 import { parsePublication } from "./age.js";
 import { readFileFromTarGz } from "./tar.js";
+import type { InternalNames } from "./internal-names.js";
 import type { PackageRecord, RepoRef, Source } from "./types.js";
 
 export function repoRef(url: string, source: Source, patterns: string[] = []): RepoRef {
@@ -57,7 +58,14 @@ export class CranUpstream {
     readonly repo: RepoRef,
     private readonly http: HttpClient,
     private readonly opts: UpstreamOptions,
+    /** Internal repositories: the names they listed before, checked on every index load. */
+    private readonly memory?: { names: InternalNames; allowShrink: boolean },
   ) {}
+
+  /** Names this (internal) repository listed in any earlier index: they stay internal. */
+  knownNames(): ReadonlySet<string> {
+    return this.memory?.names.known(this.repo) ?? new Set();
+  }
 
   private cached<T>(entry: Cached<T> | undefined, load: () => Promise<T>, set: (c: Cached<T>) => void): Promise<T> {
     const now = this.opts.now();
@@ -93,6 +101,7 @@ export class CranUpstream {
       out.set(r.name, list);
     }
     for (const list of out.values()) list.sort((a, b) => compareRVersions(b.version, a.version));
+    this.memory?.names.observe(this.repo, out.keys(), this.memory.allowShrink);
     return out;
   }
 

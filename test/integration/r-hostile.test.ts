@@ -2,7 +2,8 @@
  * Real R, issue 13: hostile upstream repositories and tarballs. What is served (or installed
  * directly) must be the package that was judged: a `File:` field in PACKAGES may not point
  * elsewhere, the DESCRIPTION inside a served tarball must name the judged package and version,
- * and a tarball holding DESCRIPTION twice (R installs the last copy) is refused.
+ * and a tarball holding DESCRIPTION twice (R installs the last copy) is refused. An internal
+ * repository that comes back empty must not hand its names to a public shadow.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -169,5 +170,89 @@ describe("R: hostile repositories and tarballs (issue 13)", { skip: R_AVAILABLE 
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /dup_1\.0\.tar\.gz.*holds dup\/DESCRIPTION twice/);
     assert.deepEqual(installedRPackages(lib), {});
+  });
+});
+
+describe("R: internal names stay internal when the internal repository shrinks (issue 13)", { skip: R_AVAILABLE ? false : "Rscript is not on PATH; R tests skipped" }, () => {
+  let internal: StaticRepo;
+  let pub: StaticRepo;
+  let contrib: string;
+  let sysDir: string;
+  const old = ago(300);
+  const writeIndex = (records: string[]) => {
+    const index = records.join("\n");
+    writeFileSync(join(contrib, "PACKAGES"), index);
+    writeFileSync(join(contrib, "PACKAGES.gz"), gzipSync(index));
+  };
+  const shadowInternal: RPackageSpec = { name: "shadow", version: "0.4", published: old, marker: "internal shadow" };
+
+  before(async () => {
+    const iroot = tempDir("safe-pip-internal-");
+    contrib = join(iroot, "src", "contrib");
+    mkdirSync(contrib, { recursive: true });
+    writeFileSync(join(contrib, "shadow_0.4.tar.gz"), makeTarGzEntries(rPackageEntries(shadowInternal)));
+    writeIndex([record(shadowInternal)]);
+    internal = await serveStatic(iroot);
+    const proot = tempDir("safe-pip-public-");
+    const pc = join(proot, "src", "contrib");
+    mkdirSync(pc, { recursive: true });
+    const shadowPublic: RPackageSpec = { name: "shadow", version: "9.0", published: old, marker: "public shadow" };
+    const other: RPackageSpec = { name: "other", version: "1.0", published: old };
+    writeFileSync(join(pc, "shadow_9.0.tar.gz"), makeTarGzEntries(rPackageEntries(shadowPublic)));
+    writeFileSync(join(pc, "other_1.0.tar.gz"), makeTarGzEntries(rPackageEntries(other)));
+    writeFileSync(join(pc, "PACKAGES"), [record(shadowPublic), record(other)].join("\n"));
+    pub = await serveStatic(proot);
+    sysDir = tempDir("safe-pip-rpolicy-");
+    writeFileSync(join(sysDir, "system.json"), "{}");
+  });
+
+  after(async () => {
+    await Promise.all([internal, pub].map((s) => s?.close()));
+    cleanupAll();
+  });
+
+  it("an internal repository that comes back empty is an error naming it (credentials redacted); with allowShrink the name stays internal", async () => {
+    const h = tempDir("safe-pip-rhome-");
+    const iurl = internal.url.replace("http://", "http://user:s3cret@");
+    const policyFile = (allowShrink: boolean) => {
+      const file = join(tempDir("safe-pip-rpolicy-"), "policy.json");
+      const entry = allowShrink ? { url: iurl, allowShrink } : { url: iurl };
+      writeFileSync(file, JSON.stringify({ cran: { repo: pub.url, internal: [entry] }, minAge: "0d", osv: { source: "off" } }));
+      return rEnv(h, { SAFE_PIP_CONFIG: file, SAFE_PIP_SYSTEM_POLICY: join(sysDir, "system.json"), XDG_STATE_HOME: join(h, "state") });
+    };
+    const e = policyFile(false);
+    assert.equal((await safePip(["setup", "r"], e)).code, 0);
+    const load = (lib: string) => `install.packages("shadow", lib = ${rStr(lib)}); library(shadow, lib.loc = ${rStr(lib)}); cat("MARK:", f(), "\\n")`;
+
+    const lib1 = newLib();
+    const first = await rscript(load(lib1), e);
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /MARK: internal shadow/);
+
+    // The internal repository now answers with an empty index (a broken proxy, a wiped mirror).
+    writeIndex([""]);
+    const lib2 = newLib();
+    const publicBefore = pub.requests.filter((q) => q.path.endsWith("shadow_9.0.tar.gz")).length;
+    const second = await rscript(load(lib2), e);
+    assert.equal(second.code, 1, second.out);
+    assert.match(second.out, /internal repository http:\/\/\S*127\.0\.0\.1:\d+ lists no packages, not even shadow, which it listed before/);
+    assert.ok(!second.out.includes("s3cret"), second.out);
+    assert.deepEqual(installedRPackages(lib2), {});
+    assert.equal(pub.requests.filter((q) => q.path.endsWith("shadow_9.0.tar.gz")).length, publicBefore);
+
+    const check = await safePip(["r", "check", "shadow"], e);
+    assert.equal(check.code, 69, check.stderr);
+    assert.match(check.stderr, /internal repository \S*127\.0\.0\.1:\d+ lists no packages/);
+    assert.ok(!`${check.stdout}${check.stderr}`.includes("s3cret"));
+
+    // allowShrink: no error, but the name seen once is still never served from public.
+    const e2 = policyFile(true);
+    const third = await rscript(load(lib2), e2);
+    assert.equal(third.code, 1, third.out);
+    assert.match(third.out, /shadow: internal: reserved for \S*127\.0\.0\.1:\d+; the public 9\.0 is never used for an internal name/);
+    assert.deepEqual(installedRPackages(lib2), {});
+    const fourth = await rscript(`install.packages("other", lib = ${rStr(lib2)})`, e2);
+    assert.equal(fourth.code, 0, fourth.out);
+    assert.deepEqual(installedRPackages(lib2), { other: "1.0" });
   });
 });
