@@ -12,7 +12,7 @@
 # if anything is blocked, and otherwise call utils' installer against the repository URL of that
 # checked resolution. Any repos=/contriburl=/options(repos) pointing elsewhere is replaced, with
 # one line saying so. install.packages(files, repos = NULL) is a direct reference: blocked unless
-# the policy has directReferences: "allow".
+# the policy has directReferences: "allow", and then R installs the copy safe-pip fetched and judged.
 local({
   # R CMD INSTALL reruns the profiles in every child R it starts: nothing to do in the children of
   # an install this hook started. Those carry SAFE_PIP_R_TOKEN, naming a marker file that exists
@@ -183,6 +183,16 @@ local({
       res <- sp$call("direct", stats::setNames(as.list(pkgs), rep("path", length(pkgs))))
       sp$notes(res)
       sp$blocked(res, paste(pkgs, collapse = ", "))
+      # R installs the copies safe-pip fetched (URLs) or copied, read and judged, never the
+      # originals, which could change in between; the copies are removed afterwards.
+      loc <- res$parts[res$kind == "local"]
+      if (length(loc) != length(pkgs)) sp$fail("the safe-pip repository did not hand back a checked copy of every file")
+      copies <- character()
+      for (l in loc) {
+        a$pkgs[as.integer(l[2L])] <- l[3L]
+        if (identical(l[4L], "copy")) copies <- c(copies, dirname(l[3L]))
+      }
+      on.exit(unlink(copies, recursive = TRUE), add = TRUE)
       return(sp$real("install.packages", a))
     }
     sp$replaced(a)

@@ -11,7 +11,7 @@ import { SafePipError, describeError } from "../core/errors.js";
 import { redactUrl } from "../core/redact.js";
 import { writeDcf } from "./dcf.js";
 import { dependencyMode } from "./deps.js";
-import { checkDirect } from "./direct.js";
+import { checkDirect, discardCopies, type DirectOutcome } from "./direct.js";
 import { directText, resolutionJson, resolutionLines } from "./report.js";
 import type { UnifiedRepository } from "./repository.js";
 import type { PackageRecord } from "./types.js";
@@ -64,6 +64,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // Archives refused while serving, by resolution id ("" for the base URL): the hook asks after
   // R's installer has run, since R itself only reports a failed download.
   const refusals = new Map<string, string[]>();
+  // Direct-reference copies handed to the hook: it removes them after installing; whatever an
+  // interrupted session left is removed when the server stops.
+  const handedOut: DirectOutcome[] = [];
 
   // update.packages() resolves every installed package in one GET: allow long query strings.
   const server: Server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
@@ -85,6 +88,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
+      discardCopies(handedOut);
       server.close(() => resolve());
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2000).unref();
@@ -245,7 +249,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       return send(res, 200, [`status\t${lines.length ? "blocked" : "ok"}`, ...lines.map((l) => `block\t${clean(l)}`)].join("\n") + "\n");
     }
     if (action === "direct") {
-      const outcomes = await checkDirect(url.searchParams.getAll("path"), o.policy, o.checker);
+      const outcomes = await checkDirect(url.searchParams.getAll("path"), o.policy, o.checker, o.http);
+      if (outcomes.some((x) => x.verdict === "block")) discardCopies(outcomes);
+      else handedOut.push(...outcomes);
       if (text) return send(res, 200, directText(outcomes));
       return sendJson(res, 200, { blocked: outcomes.some((x) => x.verdict === "block"), outcomes });
     }

@@ -3,13 +3,16 @@
  * directly) must be the package that was judged: a `File:` field in PACKAGES may not point
  * elsewhere, the DESCRIPTION inside a served tarball must name the judged package and version,
  * and a tarball holding DESCRIPTION twice (R installs the last copy) is refused. An internal
- * repository that comes back empty must not hand its names to a public shadow.
+ * repository that comes back empty must not hand its names to a public shadow. With
+ * directReferences allowed, a URL or file given with repos = NULL is fetched, read (.tar.gz,
+ * .tar.xz, .tar.bz2, .zip) and judged before R installs that same copy.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { zipFiles } from "../helpers/zip.js";
 import { execa } from "execa";
 import { packageRoot } from "../../src/core/paths.js";
 import { cleanupAll, isolatedEnv, tempDir } from "../helpers/env.js";
@@ -254,5 +257,88 @@ describe("R: internal names stay internal when the internal repository shrinks (
     const fourth = await rscript(`install.packages("other", lib = ${rStr(lib2)})`, e2);
     assert.equal(fourth.code, 0, fourth.out);
     assert.deepEqual(installedRPackages(lib2), { other: "1.0" });
+  });
+});
+
+describe("R: direct references are fetched, read and judged when allowed (issue 13)", { skip: R_AVAILABLE ? false : "Rscript is not on PATH; R tests skipped" }, () => {
+  let site: StaticRepo;
+  let dir: string;
+  let sysDir: string;
+  const old = ago(300);
+  const evil: RPackageSpec = { name: "evil", version: "6.6", published: old, marker: "evil" };
+  const good = (name: string): RPackageSpec => ({ name, version: "1.0", published: old });
+
+  before(async () => {
+    const root = tempDir("safe-pip-site-");
+    dir = join(root, "files");
+    mkdirSync(dir);
+    const tgz = (p: RPackageSpec) => makeTarGzEntries(rPackageEntries(p));
+    writeFileSync(join(dir, "fromurl_1.0.tar.gz"), tgz(good("fromurl")));
+    writeFileSync(join(dir, "nice_1.0.tar.gz"), tgz(evil)); // an innocent name, a denied package inside
+    writeFileSync(join(dir, "garbage_1.0.tar.gz"), "<html>not found</html>\n");
+    const plain = (p: RPackageSpec, file: string) => writeFileSync(join(dir, file), gunzipSync(tgz(p)));
+    plain(evil, "xzpkg_1.0.tar");
+    await execa("xz", ["-z", join(dir, "xzpkg_1.0.tar")]);
+    plain(good("bzpkg"), "bzpkg_1.0.tar");
+    await execa("bzip2", ["-z", join(dir, "bzpkg_1.0.tar")]);
+    writeFileSync(join(dir, "zippkg_1.0.zip"), zipFiles(rPackageEntries(evil).map(([name, data]) => ({ name, data }))));
+    site = await serveStatic(root);
+    sysDir = tempDir("safe-pip-rpolicy-");
+    writeFileSync(join(sysDir, "system.json"), "{}");
+  });
+
+  after(async () => {
+    await site?.close();
+    cleanupAll();
+  });
+
+  async function allowHome(): Promise<Record<string, string>> {
+    const file = join(tempDir("safe-pip-rpolicy-"), "policy.json");
+    writeFileSync(file, JSON.stringify({ cran: { repo: site.url, internal: [] }, minAge: "0d", osv: { source: "off" }, deny: ["evil"], directReferences: "allow" }));
+    const e = rEnv(tempDir("safe-pip-rhome-"), { SAFE_PIP_CONFIG: file, SAFE_PIP_SYSTEM_POLICY: join(sysDir, "system.json") });
+    assert.equal((await safePip(["setup", "r"], e)).code, 0);
+    return e;
+  }
+  const attempt = (what: string, lib: string) =>
+    `tryCatch(install.packages(${rStr(what)}, repos = NULL, lib = ${rStr(lib)}), error = function(e) cat("ERR:", conditionMessage(e), "\\n"))`;
+
+  it("a URL is fetched by safe-pip, judged, and R installs that copy (R never fetches it itself)", async () => {
+    const e = await allowHome();
+    const lib = newLib();
+    const r = await rscript(`install.packages(${rStr(`${site.url}/files/fromurl_1.0.tar.gz`)}, repos = NULL, lib = ${rStr(lib)})`, e);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(installedRPackages(lib), { fromurl: "1.0" });
+    const hits = site.requests.filter((q) => q.path === "/files/fromurl_1.0.tar.gz");
+    assert.equal(hits.length, 1, JSON.stringify(hits));
+    assert.equal(hits[0]!.userAgent, "safe-pip", "fetched by safe-pip's HTTP client, not by R");
+  });
+
+  it("a URL whose tarball holds a denied package under an innocent name is blocked", async () => {
+    const e = await allowHome();
+    const lib = newLib();
+    const r = await rscript(attempt(`${site.url}/files/nice_1.0.tar.gz`, lib), e);
+    assert.match(r.out, /ERR: safe-pip blocked .*nice_1\.0\.tar\.gz; nothing was installed:\n.*evil 6\.6 .*deny/);
+    assert.deepEqual(installedRPackages(lib), {});
+  });
+
+  it("reads .tar.xz, .tar.bz2 and .zip: a denied package inside is blocked, an allowed one installs", async () => {
+    const e = await allowHome();
+    const lib = newLib();
+    const r = await rscript(
+      [attempt(join(dir, "xzpkg_1.0.tar.xz"), lib), attempt(join(dir, "zippkg_1.0.zip"), lib), `install.packages(${rStr(join(dir, "bzpkg_1.0.tar.bz2"))}, repos = NULL, lib = ${rStr(lib)})`].join("; "),
+      e,
+    );
+    assert.match(r.out, /ERR: safe-pip blocked .*xzpkg_1\.0\.tar\.xz; nothing was installed:\n.*evil 6\.6 .*deny/);
+    assert.match(r.out, /ERR: safe-pip blocked .*zippkg_1\.0\.zip; nothing was installed:\n.*evil 6\.6 .*deny/);
+    assert.deepEqual(installedRPackages(lib), { bzpkg: "1.0" });
+  });
+
+  it("an archive whose DESCRIPTION cannot be read is blocked, not installed unchecked", async () => {
+    const e = await allowHome();
+    const lib = newLib();
+    const r = await rscript(attempt(`${site.url}/files/garbage_1.0.tar.gz`, lib), e);
+    assert.match(r.out, /ERR: safe-pip blocked .*garbage_1\.0\.tar\.gz; nothing was installed:\n.*direct: .*cannot be read as a package archive/);
+    assert.doesNotMatch(r.out, /installed unchecked/);
+    assert.deepEqual(installedRPackages(lib), {});
   });
 });
