@@ -161,7 +161,11 @@ local({
     writeLines("", marker)
     Sys.setenv(SAFE_PIP_ACTIVE = "1", SAFE_PIP_R_TOKEN = tok)
     sp$inside <- TRUE
+    # The repository fetches and checks a whole tarball before its first byte reaches R: a large
+    # one on a slow link must not hit R's 60-second stall limit.
+    oldopt <- options(timeout = max(900, getOption("timeout")))
     on.exit({
+      options(oldopt)
       sp$inside <- was
       unlink(marker)
       for (k in names(old)) if (is.na(old[[k]])) Sys.unsetenv(k) else do.call(Sys.setenv, as.list(old[k]))

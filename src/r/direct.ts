@@ -29,7 +29,8 @@ export interface DirectOutcome {
 const block = (shown: string, message: string): DirectOutcome => ({
   path: shown,
   verdict: "block",
-  reasons: [{ check: "direct", verdict: "block", message }],
+  // The line already starts with the path (directLines): not twice.
+  reasons: [{ check: "direct", verdict: "block", message: message.startsWith(`${shown}: `) ? message.slice(shown.length + 2) : message }],
 });
 
 /**

@@ -17,7 +17,7 @@ export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 /** Largest archive read through (decompressed): a bomb costs reading time, never memory. */
 export const MAX_UNPACKED_BYTES = 4 * 1024 * 1024 * 1024;
 
-/** Every top-level DESCRIPTION: R CMD INSTALL installs what each top-level directory holds. */
+/** Every top-level DESCRIPTION: a package archive holds one (R CMD INSTALL refuses several top-level entries too). */
 export const TOP_DESCRIPTION = (p: string) => /^[^/]+\/DESCRIPTION$/.test(p);
 
 /** The archive is not the package that was judged: refused, never served or installed. */
