@@ -12,7 +12,7 @@
 # if anything is blocked, and otherwise call utils' installer against the repository URL of that
 # checked resolution. Any repos=/contriburl=/options(repos) pointing elsewhere is replaced, with
 # one line saying so. install.packages(files, repos = NULL) is a direct reference: blocked unless
-# the policy has directReferences: "allow".
+# the policy has directReferences: "allow", and then R installs the copy safe-pip fetched and judged.
 local({
   # R CMD INSTALL reruns the profiles in every child R it starts: nothing to do in the children of
   # an install this hook started. Those carry SAFE_PIP_R_TOKEN, naming a marker file that exists
@@ -161,7 +161,11 @@ local({
     writeLines("", marker)
     Sys.setenv(SAFE_PIP_ACTIVE = "1", SAFE_PIP_R_TOKEN = tok)
     sp$inside <- TRUE
+    # The repository fetches and checks a whole tarball before its first byte reaches R: a large
+    # one on a slow link must not hit R's 60-second stall limit.
+    oldopt <- options(timeout = max(900, getOption("timeout")))
     on.exit({
+      options(oldopt)
       sp$inside <- was
       unlink(marker)
       for (k in names(old)) if (is.na(old[[k]])) Sys.unsetenv(k) else do.call(Sys.setenv, as.list(old[k]))
@@ -183,6 +187,16 @@ local({
       res <- sp$call("direct", stats::setNames(as.list(pkgs), rep("path", length(pkgs))))
       sp$notes(res)
       sp$blocked(res, paste(pkgs, collapse = ", "))
+      # R installs the copies safe-pip fetched (URLs) or copied, read and judged, never the
+      # originals, which could change in between; the copies are removed afterwards.
+      loc <- res$parts[res$kind == "local"]
+      if (length(loc) != length(pkgs)) sp$fail("the safe-pip repository did not hand back a checked copy of every file")
+      copies <- character()
+      for (l in loc) {
+        a$pkgs[as.integer(l[2L])] <- l[3L]
+        if (identical(l[4L], "copy")) copies <- c(copies, dirname(l[3L]))
+      }
+      on.exit(unlink(copies, recursive = TRUE), add = TRUE)
       return(sp$real("install.packages", a))
     }
     sp$replaced(a)
@@ -198,6 +212,16 @@ local({
     a$contriburl <- NULL
     a$available <- NULL
     sp$real("install.packages", a)
+    sp$refused(a$repos)
+  }
+
+  # R only warns when a download fails: ask what the repository refused to serve (an archive that
+  # is not the package judged) and make that an error naming the reason.
+  sp$refused <- function(repo) {
+    res <- sp$call("refused", list(id = sub("^.*/r/", "", repo)))
+    if (res$status != "blocked") return(invisible(NULL))
+    stop(paste(c("safe-pip refused what the upstream served; that package was not installed:",
+                 paste0("  safe-pip refused ", sp$field(res, "block"))), collapse = "\n"), call. = FALSE)
   }
 
   sp$update <- function(fe) {
@@ -224,6 +248,7 @@ local({
     a$contriburl <- NULL
     a$available <- NULL
     sp$real("update.packages", a)
+    sp$refused(a$repos)
   }
 
   # A function with exactly utils' formals that hands its frame to `impl`.

@@ -11,7 +11,7 @@ import { findPython, probePip, SHIM_MARKER } from "../pip/locate.js";
 import { formatSourceNote } from "../pip/sources.js";
 import { loadPolicy, type LoadedPolicy } from "../policy/load.js";
 import { provenanceFindings } from "../policy/provenance.js";
-import { HOOK_MARKER, userProfilePath } from "../r/profile.js";
+import { rDoctorFindings } from "../r/doctor.js";
 import { PATH_MARKER, SHELL_MARKER, pickShell, rcFile } from "../shell/rcfile.js";
 import { chooseStyle } from "../report/style.js";
 import type { CommandContext } from "./context.js";
@@ -121,14 +121,7 @@ export async function doctorCommand(argv: string[], ctx: CommandContext): Promis
   }
 
   // The R hook.
-  if (onPath("Rscript", path).length) {
-    const profile = userProfilePath(env);
-    findings.push(
-      fileHasMarker(profile, HOOK_MARKER) || (env.R_PROFILE && fileHasMarker(env.R_PROFILE, HOOK_MARKER))
-        ? { status: "ok", area: "R", finding: `hook loaded from ${profile}` }
-        : { status: "fail", area: "R", finding: "R is installed but install.packages() is not routed through safe-pip", fix: "safe-pip setup r" },
-    );
-  }
+  if (onPath("Rscript", path).length) findings.push(...rDoctorFindings(env, ctx.cwd));
 
   // Sources safe-pip itself needs.
   if (loaded) {

@@ -5,7 +5,7 @@ import type { ReleaseChecker } from "../checks/release.js";
 import type { Env } from "../core/env.js";
 import { SafePipError, describeError, usageError } from "../core/errors.js";
 import { HttpClient } from "../core/http.js";
-import { packageRoot } from "../core/paths.js";
+import { packageRoot, stateDir } from "../core/paths.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy } from "../policy/schema.js";
 import { Printer } from "../report/printer.js";
@@ -98,7 +98,7 @@ function openSession(ctx: CommandContext, deps: RDeps, out: Printer): Session {
   const policy = loaded.policy;
   const http = new HttpClient({ timeoutMs: policy.timeoutMs, maxBytes: policy.maxPageBytes });
   const checker = (deps.createChecker ?? ((p, h, env) => createChecker({ policy: p, http: h, env, printer: out })))(policy, http, ctx.env);
-  const repository = new UnifiedRepository({ policy, checker, http, now: deps.now });
+  const repository = new UnifiedRepository({ policy, checker, http, now: deps.now, stateDir: stateDir(ctx.env) });
   return { policy, http, checker, repository };
 }
 

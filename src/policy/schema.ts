@@ -6,6 +6,8 @@ export interface InternalSource {
   url: string;
   /** Reserved name patterns (`acme-*`): never answered from the public upstream. */
   packages: string[];
+  /** CRAN only: an index listing fewer names than before is accepted (those names stay reserved). */
+  allowShrink?: boolean | undefined;
 }
 
 export type AllowDenyEntry = {
@@ -188,14 +190,20 @@ function stringList(v: Json, key: string): string[] {
   return v.map((x, i) => str(x, `${key}[${i}]`));
 }
 
-function internalList(v: Json, key: string): InternalSource[] {
+function internalList(v: Json, key: string, cran = false): InternalSource[] {
   if (!Array.isArray(v)) fail(key, 'must be a list of {"url": ..., "packages": [...]}');
   return v.map((item, i) => {
     const k = `${key}[${i}]`;
     if (typeof item !== "object" || item === null || Array.isArray(item)) fail(k, 'must be {"url": ..., "packages": [...]}');
     const o = item as Record<string, Json>;
-    for (const extra of Object.keys(o)) if (!["url", "packages"].includes(extra)) fail(`${k}.${extra}`, "is not a known key");
-    return { url: url(o.url, `${k}.url`), packages: o.packages === undefined ? [] : stringList(o.packages, `${k}.packages`) };
+    const known = cran ? ["url", "packages", "allowShrink"] : ["url", "packages"];
+    for (const extra of Object.keys(o)) if (!known.includes(extra)) fail(`${k}.${extra}`, "is not a known key");
+    const source: InternalSource = { url: url(o.url, `${k}.url`), packages: o.packages === undefined ? [] : stringList(o.packages, `${k}.packages`) };
+    if (o.allowShrink !== undefined) {
+      if (typeof o.allowShrink !== "boolean") fail(`${k}.allowShrink`, "must be true or false");
+      source.allowShrink = o.allowShrink;
+    }
+    return source;
   });
 }
 
@@ -300,7 +308,7 @@ export function parseLayer(raw: Json): { layer: PolicyLayer; warnings: string[] 
     for (const extra of Object.keys(v)) if (!["repo", "internal", "snapshot"].includes(extra)) fail(`cran.${extra}`, "is not a known key");
     const cran: Partial<CranPolicy> = {};
     if (v.repo !== undefined) cran.repo = url(v.repo, "cran.repo");
-    if (v.internal !== undefined) cran.internal = internalList(v.internal, "cran.internal");
+    if (v.internal !== undefined) cran.internal = internalList(v.internal, "cran.internal", true);
     if (v.snapshot !== undefined) {
       const s = str(v.snapshot, "cran.snapshot");
       if (!s.includes("{date}")) fail("cran.snapshot", 'must be a URL template containing "{date}"');

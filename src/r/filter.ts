@@ -112,7 +112,10 @@ export class Selector {
   /** Internal records (all internal repositories) or public ones, newest first. */
   private async candidates(name: string): Promise<{ owners: CranUpstream[]; candidates: PackageRecord[]; hidden: VersionDecision[] }> {
     const internal = await Promise.all(this.o.internal.map(async (u) => ({ u, recs: (await u.index()).get(name) ?? [] })));
-    const owners = internal.filter(({ u, recs }) => recs.length > 0 || u.repo.patterns.some((p) => nameMatchesPattern(name, p))).map(({ u }) => u);
+    // A name an internal repository lists, reserves by pattern, or listed in any earlier session.
+    const owners = internal
+      .filter(({ u, recs }) => recs.length > 0 || u.repo.patterns.some((p) => nameMatchesPattern(name, p)) || u.knownNames().has(name))
+      .map(({ u }) => u);
     if (!owners.length) return { owners, candidates: (await this.o.public.index()).get(name) ?? [], hidden: [] };
 
     const candidates = internal.flatMap(({ recs }) => recs).sort((a, b) => compareRVersions(b.version, a.version));
@@ -160,6 +163,7 @@ export class Selector {
     const now = this.o.now();
     const ageOf = await Promise.all(
       recs.map(async (rec): Promise<Reason[]> => {
+        if (rec.refused) return [{ check: "source", verdict: "block", message: rec.refused }];
         if (!this.needsAge(rec)) return [];
         let published = rec.published;
         if (!published && rec.path === "") {

@@ -91,5 +91,9 @@ export function resolutionLines(entry: ServedResolution, repository: string): st
 export function directText(outcomes: DirectOutcome[]): string {
   const clean = (s: string) => s.replace(/[\t\r\n]+/g, " ");
   const blocked = outcomes.some((o) => o.verdict === "block");
-  return [`status\t${blocked ? "blocked" : "ok"}`, ...directLines(outcomes).map((l) => `${l.kind}\t${clean(l.text)}`)].join("\n") + "\n";
+  // `local<TAB>index<TAB>path<TAB>copy|dir`: what R installs instead of the index-th argument.
+  const locals = blocked
+    ? []
+    : outcomes.flatMap((o, i) => (o.local ? [`local\t${i + 1}\t${clean(o.local.path)}\t${o.local.copy ? "copy" : "dir"}`] : []));
+  return [`status\t${blocked ? "blocked" : "ok"}`, ...directLines(outcomes).map((l) => `${l.kind}\t${clean(l.text)}`), ...locals].join("\n") + "\n";
 }

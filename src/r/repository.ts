@@ -6,6 +6,7 @@ import { ageCutoff, snapshotRepo } from "./age.js";
 import type { DcfRecord } from "./dcf.js";
 import { Selector } from "./filter.js";
 import { resolveClosure, type Resolution, type ResolveRequest } from "./resolve.js";
+import { InternalNames, internalNamesFile } from "./internal-names.js";
 import { CranUpstream, repoRef, upstreamOf } from "./upstream.js";
 import { compareRVersions } from "./versions.js";
 import type { PackageRecord } from "./types.js";
@@ -21,6 +22,12 @@ export interface RepositoryOptions {
   maxArchiveTries?: number;
   /** How many resolutions keep their own repository URL (default 64, oldest dropped first). */
   keep?: number;
+  /**
+   * safe-pip's state directory: where the names each internal repository listed are kept, so
+   * they stay internal even when that repository later answers with fewer (internal-names.ts).
+   * Without it nothing is remembered beyond this process (tests).
+   */
+  stateDir?: string | undefined;
 }
 
 /** One resolution and the packages it allows: what `/r/<id>/src/contrib/PACKAGES` serves. */
@@ -70,7 +77,11 @@ export class UnifiedRepository {
       this.snapshotDate = snap.date;
     }
     this.public = new CranUpstream(repoRef(publicUrl, "public"), o.http, upstreamOpts);
-    this.internal = cran.internal.map((s) => new CranUpstream(repoRef(s.url, "internal", s.packages), o.http, upstreamOpts));
+    const names = o.stateDir !== undefined ? new InternalNames(internalNamesFile(o.stateDir)) : undefined;
+    this.internal = cran.internal.map(
+      (s) =>
+        new CranUpstream(repoRef(s.url, "internal", s.packages), o.http, upstreamOpts, names && { names, allowShrink: s.allowShrink === true }),
+    );
     this.upstreams = [this.public, ...this.internal];
     this.keep = o.keep ?? 64;
     this.selector = new Selector({
@@ -138,7 +149,10 @@ export class UnifiedRepository {
       const up = upstreamOf(this.upstreams, rec);
       const bin = (await up.binaryIndex(binDir)).get(rec.name)?.find((b) => compareRVersions(b.Version ?? "", rec.version) === 0);
       if (!bin) continue;
-      const file = bin.File ?? `${rec.name}_${bin.Version}${binDir.includes("windows") ? ".zip" : ".tgz"}`;
+      // Only `<name>_<version>.tgz|.zip`: a File naming another archive would serve something else
+      // than the release judged (R then installs from source, which is checked).
+      const file = `${rec.name}_${bin.Version}${binDir.includes("windows") ? ".zip" : ".tgz"}`;
+      if (bin.File !== undefined && bin.File !== file) continue;
       if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(file)) continue;
       const out: DcfRecord = {};
       for (const f of SERVED_FIELDS) if (bin[f] !== undefined) out[f] = bin[f]!;

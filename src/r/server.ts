@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createReadStream, statSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
@@ -10,10 +11,11 @@ import { SafePipError, describeError } from "../core/errors.js";
 import { redactUrl } from "../core/redact.js";
 import { writeDcf } from "./dcf.js";
 import { dependencyMode } from "./deps.js";
-import { checkDirect } from "./direct.js";
+import { checkDirect, discardCopies, type DirectOutcome } from "./direct.js";
 import { directText, resolutionJson, resolutionLines } from "./report.js";
 import type { UnifiedRepository } from "./repository.js";
 import type { PackageRecord } from "./types.js";
+import { RefusedArchive, download, expectPackage, tarGzDescription } from "./verify.js";
 
 export interface ServerOptions {
   repository: UnifiedRepository;
@@ -46,7 +48,9 @@ const CONTROL = "/__safe-pip/";
  *   src/contrib/PACKAGES, PACKAGES.gz   the allowed releases (PACKAGES.rds: 404, R falls back)
  *   src/contrib/<file>, Archive/<pkg>/<file>   streamed from upstream if allowed, else 403
  *   bin/<platform>/contrib/<x.y>/...    binaries of exactly the allowed versions
- * Control (token required): GET resolve, GET direct, POST shutdown, GET ping.
+ * Control (token required): GET resolve, GET direct, GET refused, POST shutdown, GET ping.
+ * Every tarball is fetched whole and its DESCRIPTION checked against the judged release before a
+ * byte of it is served.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const token = randomBytes(16).toString("hex");
@@ -57,6 +61,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const timers: NodeJS.Timeout[] = [];
+  // Archives refused while serving, by resolution id ("" for the base URL): the hook asks after
+  // R's installer has run, since R itself only reports a failed download.
+  const refusals = new Map<string, string[]>();
+  // Direct-reference copies handed to the hook: it removes them after installing; whatever an
+  // interrupted session left is removed when the server stops.
+  const handedOut: DirectOutcome[] = [];
 
   // update.packages() resolves every installed package in one GET: allow long query strings.
   const server: Server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
@@ -78,6 +88,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
+      discardCopies(handedOut);
       server.close(() => resolve());
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2000).unref();
@@ -104,9 +115,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     if (path === "/src/contrib/PACKAGES" || path === "/src/contrib/PACKAGES.gz")
       return sendIndex(req, res, writeDcf(o.repository.packagesIndex(served)), path.endsWith(".gz"));
     let f = /^\/src\/contrib\/(?:Archive\/[^/]+\/)?([^/]+\.tar\.gz)$/.exec(path);
-    if (f) return sendTarball(req, res, served, decodeURIComponent(f[1]!));
+    if (f) return sendTarball(req, res, served, decodeURIComponent(f[1]!), id ?? "");
     f = /^\/(bin\/(?:[A-Za-z0-9._-]+\/)+contrib\/\d+\.\d+)\/([^/]+)$/.exec(path);
-    if (f) return sendBinary(req, res, served, f[1]!, decodeURIComponent(f[2]!));
+    if (f) return sendBinary(req, res, served, f[1]!, decodeURIComponent(f[2]!), id ?? "");
     return send(res, 404, "safe-pip: not found\n");
   }
 
@@ -120,22 +131,65 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     res.end(req.method === "HEAD" ? undefined : body);
   }
 
-  async function sendTarball(req: IncomingMessage, res: ServerResponse, served: Map<string, PackageRecord>, file: string): Promise<void> {
+  async function sendTarball(req: IncomingMessage, res: ServerResponse, served: Map<string, PackageRecord>, file: string, key: string): Promise<void> {
     const hit = o.repository.tarball(served, file);
     if (!hit) {
       log(`refused ${file}: not an allowed release`);
       return send(res, 403, `safe-pip: ${file} is not an allowed release; install it with install.packages() so safe-pip can check it\n`);
     }
-    return proxy(req, res, hit.url, "application/x-gzip");
+    return sendVerified(req, res, hit.url, file, hit.rec, "application/x-gzip", key);
   }
 
-  async function sendBinary(req: IncomingMessage, res: ServerResponse, served: Map<string, PackageRecord>, dir: string, file: string): Promise<void> {
+  async function sendBinary(
+    req: IncomingMessage,
+    res: ServerResponse,
+    served: Map<string, PackageRecord>,
+    dir: string,
+    file: string,
+    key: string,
+  ): Promise<void> {
     if (file === "PACKAGES.rds") return send(res, 404, "safe-pip: not served\n");
     const { records, files } = await o.repository.binaryIndex(served, dir);
     if (file === "PACKAGES" || file === "PACKAGES.gz") return sendIndex(req, res, writeDcf(records), file.endsWith(".gz"));
     const target = files.get(file);
     if (!target) return send(res, 403, `safe-pip: ${file} is not an allowed release\n`);
+    // macOS binaries are tar.gz archives too: their DESCRIPTION is checked like a source tarball's.
+    const rec = file.endsWith(".tgz") ? served.get(file.replace(/_[^_]*$/, "")) : undefined;
+    if (rec) return sendVerified(req, res, target, file, rec, "application/octet-stream", key);
     return proxy(req, res, target, "application/octet-stream");
+  }
+
+  /**
+   * Fetches the whole archive to a private file, checks that its one DESCRIPTION (read the way R
+   * extracts it) is the judged package and version, and serves that same file. A mismatch is a
+   * 403 with the reason, remembered for the hook.
+   */
+  async function sendVerified(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: string,
+    file: string,
+    rec: PackageRecord,
+    type: string,
+    key: string,
+  ): Promise<void> {
+    if (req.method === "HEAD") return proxy(req, res, target, type);
+    const local = await download(o.http, target, file);
+    try {
+      try {
+        expectPackage(await tarGzDescription(local.path, redactUrl(target)), rec.name, rec.version, redactUrl(target));
+      } catch (err) {
+        if (!(err instanceof RefusedArchive)) throw err;
+        const line = `${file}: ${err.message}`;
+        log(`refused ${line}`);
+        refusals.set(key, [...(refusals.get(key) ?? []), line]);
+        return send(res, 403, `safe-pip refused ${line}\n`);
+      }
+      res.writeHead(200, { "content-type": type, "content-length": statSync(local.path).size });
+      await pipeline(createReadStream(local.path), res);
+    } finally {
+      local.cleanup();
+    }
   }
 
   async function proxy(req: IncomingMessage, res: ServerResponse, target: string, type: string): Promise<void> {
@@ -188,8 +242,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         return sendJson(res, err instanceof SafePipError ? 502 : 500, { error: msg });
       }
     }
+    if (action === "refused") {
+      // What was refused while serving a resolution's repository (`id`; empty: the base URL).
+      const lines = refusals.get(url.searchParams.get("id") ?? "") ?? [];
+      const clean = (l: string) => l.replace(/[\t\r\n]+/g, " ");
+      return send(res, 200, [`status\t${lines.length ? "blocked" : "ok"}`, ...lines.map((l) => `block\t${clean(l)}`)].join("\n") + "\n");
+    }
     if (action === "direct") {
-      const outcomes = await checkDirect(url.searchParams.getAll("path"), o.policy, o.checker);
+      const outcomes = await checkDirect(url.searchParams.getAll("path"), o.policy, o.checker, o.http);
+      if (outcomes.some((x) => x.verdict === "block")) discardCopies(outcomes);
+      else handedOut.push(...outcomes);
       if (text) return send(res, 200, directText(outcomes));
       return sendJson(res, 200, { blocked: outcomes.some((x) => x.verdict === "block"), outcomes });
     }

@@ -46,6 +46,7 @@ export async function readFileFromTar(
   let skip = 0; // bytes of an unwanted entry (data and padding) still to drop
   let collect: { kind: "file" | "longname" | "pax"; size: number; padded: number; name: string } | undefined;
   let found: Buffer | undefined;
+  let foundName = "";
   for await (const chunk of plain) {
     total += (chunk as Buffer).length;
     if (total > maxBytes) throw new Error(`archive is larger than ${maxBytes} bytes${found ? "" : " before the file was found"}`);
@@ -66,8 +67,14 @@ export async function readFileFromTar(
         collect = undefined;
         if (kind === "file") {
           if (!opts.whole) return Buffer.from(data);
-          if (found) throw new Error(`the archive holds ${name} twice (R would install the last copy)`);
+          if (found)
+            throw new Error(
+              name === foundName
+                ? `the archive holds ${name} twice (R would install the last copy)`
+                : `the archive holds both ${foundName} and ${name} (one package per archive)`,
+            );
           found = Buffer.from(data);
+          foundName = name;
         } else if (kind === "longname") longName = data.toString("utf8").replace(/\0.*$/s, "");
         else longName = paxPath(data.toString("utf8")) ?? longName;
         continue;

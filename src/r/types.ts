@@ -23,12 +23,17 @@ export interface PackageRecord {
   repo: RepoRef;
   /** Directory under `src/contrib` holding the tarball: "" for current, `Archive/<name>` for older. */
   path: string;
-  /** The upstream tarball's file name (PACKAGES' `File`, else `<name>_<version>.tar.gz`). */
+  /** The upstream tarball's file name: always `<name>_<version>.tar.gz` (a different PACKAGES `File` is refused). */
   file: string;
   /** The metadata at hand: the PACKAGES record, or the tarball's DESCRIPTION for archived versions. */
   fields: DcfRecord;
   /** `Date/Publication`, when known. */
   published?: Date | undefined;
+  /**
+   * Why the upstream's record cannot be trusted (a `File` naming another tarball): the release is
+   * then judged blocked with this reason, and nothing is ever fetched for it.
+   */
+  refused?: string | undefined;
 }
 
 /** What the policy said about one version that was considered. */

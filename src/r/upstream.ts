@@ -8,6 +8,7 @@ import { isValidRName } from "./deps.js";
 import { isValidRVersion, compareRVersions } from "./versions.js";
 import { parsePublication } from "./age.js";
 import { readFileFromTarGz } from "./tar.js";
+import type { InternalNames } from "./internal-names.js";
 import type { PackageRecord, RepoRef, Source } from "./types.js";
 
 export function repoRef(url: string, source: Source, patterns: string[] = []): RepoRef {
@@ -50,14 +51,21 @@ export class CranUpstream {
   private readonly archives = new Map<string, Cached<Array<{ version: string; file: string }>>>();
   private readonly descriptions = new Map<string, Promise<DcfRecord>>();
   private readonly binaries = new Map<string, Cached<Map<string, DcfRecord[]>>>();
-  /** Records skipped because their Package, Version, Path or File could not be trusted. */
+  /** Records skipped because their Package, Version or Path could not be trusted. */
   readonly invalid: string[] = [];
 
   constructor(
     readonly repo: RepoRef,
     private readonly http: HttpClient,
     private readonly opts: UpstreamOptions,
+    /** Internal repositories: the names they listed before, checked on every index load. */
+    private readonly memory?: { names: InternalNames; allowShrink: boolean },
   ) {}
+
+  /** Names this (internal) repository listed in any earlier index: they stay internal. */
+  knownNames(): ReadonlySet<string> {
+    return this.memory?.names.known(this.repo) ?? new Set();
+  }
 
   private cached<T>(entry: Cached<T> | undefined, load: () => Promise<T>, set: (c: Cached<T>) => void): Promise<T> {
     const now = this.opts.now();
@@ -93,6 +101,7 @@ export class CranUpstream {
       out.set(r.name, list);
     }
     for (const list of out.values()) list.sort((a, b) => compareRVersions(b.version, a.version));
+    this.memory?.names.observe(this.repo, out.keys(), this.memory.allowShrink);
     return out;
   }
 
@@ -100,13 +109,20 @@ export class CranUpstream {
     const name = rec.Package ?? "";
     const version = rec.Version ?? "";
     const path = rec.Path ?? "";
-    const file = rec.File ?? `${name}_${version}.tar.gz`;
     const pathOk = path === "" || path.split("/").every((s) => SAFE_SEGMENT.test(s));
-    if (!isValidRName(name) || !isValidRVersion(version) || !pathOk || !SAFE_SEGMENT.test(file)) {
+    if (!isValidRName(name) || !isValidRVersion(version) || !pathOk) {
       this.invalid.push(`${name || "?"} ${version || "?"}`);
       return undefined;
     }
-    return { name, version, repo: this.repo, path, file, fields: rec, published: parsePublication(rec["Date/Publication"]) };
+    // R asks for `<name>_<version>.tar.gz` (the served index carries no File); a File naming any
+    // other tarball would make the release judged here differ from the bytes fetched. The record
+    // is kept, refused, so the name stays where it is (an internal name does not fall to public).
+    const file = `${name}_${version}.tar.gz`;
+    const refused =
+      rec.File !== undefined && rec.File !== file
+        ? `${this.repo.label}: PACKAGES names the file ${JSON.stringify(rec.File).slice(1, -1)} for ${name} ${version}; only ${file} is accepted`
+        : undefined;
+    return { name, version, repo: this.repo, path, file, fields: rec, published: parsePublication(rec["Date/Publication"]), refused };
   }
 
   /**

@@ -272,3 +272,24 @@ export function makeFakeCranDir(spec: FakeRepoSpec, root = tempDir("safe-pip-fak
   }
   return root;
 }
+
+/**
+ * A gzipped ustar archive from an ordered list of entries, so one path may appear twice (a
+ * hostile tarball: R's untar extracts every entry, so the last copy is the one installed).
+ */
+export function makeTarGzEntries(entries: Array<[path: string, content: string | Buffer]>): Buffer {
+  const parts = entries.map(([path, content]) => {
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    return Buffer.concat([tarHeader(path, data.length, "0"), pad(data)]);
+  });
+  return gzipSync(Buffer.concat([...parts, Buffer.alloc(1024)]));
+}
+
+/** The files of a minimal installable source package (DESCRIPTION, NAMESPACE, R/f.R) under `<dir>/`. */
+export function rPackageEntries(p: RPackageSpec, dir = p.name): Array<[string, string]> {
+  return [
+    [`${dir}/DESCRIPTION`, descriptionText(p)],
+    [`${dir}/NAMESPACE`, "export(f)\n"],
+    [`${dir}/R/f.R`, `f <- function() "${p.marker ?? `${p.name} ${p.version}`}"\n`],
+  ];
+}
