@@ -364,6 +364,7 @@ async function saveOutputs(s: Session, items: ReportItem[], installed: boolean):
     command: s.record.command,
     version: packageVersion(),
     info: (line) => s.out.info(line),
+    upstreamFile: (name, filename) => s.index.project(name).then((p) => p.files.find((f) => f.filename === filename)),
   });
 }
 
