@@ -99,6 +99,28 @@ describe("inputs pip reads, read first (machine pip)", () => {
     assert.equal(existsSync(marker), false, "the project's own backend never ran either: the block came first");
   });
 
+  it("an sdist from the index whose [build-system] requires names a file: directory: refused in pip's build-isolation pip, never built", { timeout: TIMEOUT }, async () => {
+    const work = tempDir("safe-pip-inputs-sdist-bsr-");
+    const marker = join(work, "marker");
+    const evil = project(join(work, "evil"), "evil", marker);
+    // The index reads the sdist's PKG-INFO (static, clean); the build requirement is only in its
+    // pyproject.toml, which pip hands to a child pip as that pip's own command line.
+    const src = project(join(work, "src", "sdistpkg-1.0"), "sdistpkg", marker, "", `["evil @ file://${evil}"]`);
+    writeFileSync(join(src, "PKG-INFO"), "Metadata-Version: 2.1\nName: sdistpkg\nVersion: 1.0\n");
+    const sdist = join(work, "sdistpkg-1.0.tar.gz");
+    await run(realPython(), ["-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t: t.add(sys.argv[2], arcname='sdistpkg-1.0')", sdist, src]);
+    const own = await startFakeIndex({ projects: { sdistpkg: [{ version: "1.0", uploadTime: daysAgo(30), file: { filename: "sdistpkg-1.0.tar.gz", data: readFileSync(sdist) } }] } });
+    try {
+      const env = isolatedEnv({ SAFE_PIP_CONFIG: writePolicy({ index: own.url, minAge: "7d", osv: { source: "off" } }) }).env;
+      const r = await safePip(["install", "--target", join(work, "t"), "sdistpkg"], { env, cwd: work, timeoutMs: TIMEOUT });
+      assert.equal(r.code, 65, r.stderr);
+      assert.match(r.stderr, /blocked: a build requirement "evil ?@ file:\/\/.*\/evil" bypasses the index/);
+      assert.doesNotMatch(existsSync(marker) ? readFileSync(marker, "utf8") : "", /evil built/, "evil's backend never ran");
+    } finally {
+      await own.close();
+    }
+  });
+
   it("a local project's pyproject.toml that isn't TOML is a usage error naming the file", { timeout: TIMEOUT }, async () => {
     const work = tempDir("safe-pip-inputs-badtoml-");
     mkdirSync(join(work, "proj"));
