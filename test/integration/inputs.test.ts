@@ -121,6 +121,17 @@ describe("inputs pip reads, read first (machine pip)", () => {
     }
   });
 
+  it("--group on a pip without it (the machine's pip < 25.1) is passed on, so pip itself refuses it", { timeout: TIMEOUT }, async (t) => {
+    const { stdout } = await run(realPython(), ["-m", "pip", "--version"]);
+    const version = /^pip (\S+)/.exec(stdout)?.[1] ?? "0";
+    if (compare(version, "25.1") >= 0) return t.skip(`the machine's pip ${version} has --group`);
+    const work = tempDir("safe-pip-inputs-oldgroup-");
+    writeFileSync(join(work, "pyproject.toml"), '[dependency-groups]\ndev = ["fresh"]\n');
+    const r = await safePip(["install", "--target", join(work, "t"), "--group", "dev"], { env: envFor(), cwd: work, timeoutMs: TIMEOUT });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /no such option: --group/);
+  });
+
   it("a local project's pyproject.toml that isn't TOML is a usage error naming the file", { timeout: TIMEOUT }, async () => {
     const work = tempDir("safe-pip-inputs-badtoml-");
     mkdirSync(join(work, "proj"));
