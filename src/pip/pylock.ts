@@ -72,7 +72,8 @@ export async function pylockEntries(text: string, file: string, baseDir?: string
       const key = sources[0]!;
       const src = p[key];
       if (!isTable(src)) throw usageError(`${where}: ${key} must be a table`);
-      return { text: `${name} @ ${sourceUrl(key, src, where, baseDir)}${marker}`, hashes: [], direct: true, where };
+      // An archive's hashes stay with it, for a policy that allows direct references.
+      return { text: `${name} @ ${sourceUrl(key, src, where, baseDir)}${marker}`, hashes: key === "archive" ? sha256s([src]) : [], direct: true, where };
     }
     if (typeof p.version !== "string" || p.version === "") throw usageError(`${where}: "${name}" has no version, so it can't be pinned`);
     const files: unknown[] = [...(Array.isArray(p.wheels) ? p.wheels : []), ...(p.sdist !== undefined ? [p.sdist] : [])];

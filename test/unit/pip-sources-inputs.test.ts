@@ -188,7 +188,7 @@ archive = { url = "https://example.test/t.tar.gz", hashes = { sha256 = "${sha}" 
         ["fresh==2.0 ; python_version >= '3.8'", false, 1],
         ["repo @ git+https://example.test/repo.git@abc123", true, 0],
         ["local @ file:///src/local", true, 0],
-        ["tarball @ https://example.test/t.tar.gz", true, 0],
+        ["tarball @ https://example.test/t.tar.gz", true, 1],
       ],
     );
   });
