@@ -83,6 +83,7 @@ export function classifyRequirement(raw: string, cwd: string, editable = false):
         if (!extras.every((e) => EXTRA_NAME.test(e))) throw usageError(`invalid requirement "${text}": cannot read the extras ${withExtras[2]}`);
         return { kind: "local-project", path: dir, text, extras };
       }
+      if (ARCHIVE.test(withExtras[1]!)) return { kind: "direct", location: withExtras[1]!, text, why: "a local archive" };
     }
     if (ARCHIVE.test(text) || (pathish && existsSync(p))) return { kind: "direct", location: text, text, why: "a local archive" };
     if (pathish) throw usageError(`invalid requirement "${text}": no such file or directory`);

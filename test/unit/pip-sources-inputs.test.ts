@@ -41,6 +41,7 @@ describe("pip's archive suffixes", () => {
   }
   it("a missing pkg-1.0.tar.lz is still an archive pip would look for, never the name pkg-1.0.tar.lz", () => {
     assert.equal(classifyRequirement("pkg-1.0.tar.lz", tempDir()).kind, "direct");
+    assert.equal(classifyRequirement("pkg-1.0.tar.lzma[extra]", tempDir()).kind, "direct", "with extras, as pip reads it");
   });
 });
 
