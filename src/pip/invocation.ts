@@ -159,11 +159,12 @@ function addTomlRequirements(list: TomlRequirement[], inputs: FlatInputs, env: E
 /**
  * A local project pip will build: its pyproject.toml says what else pip installs for it (build
  * requirements, in the isolated build environment; dependencies; the extras asked for). pip
- * fetches a direct reference there itself, bypassing the index, and a build-isolation pip takes
- * build requirements as its own command line, which the guard inside pip doesn't see. So each
- * direct reference is recorded as an input, which the direct-reference rule then blocks before
- * pip starts. Index requirements there are left for pip to resolve through the index; a malformed
- * one is a usage error now rather than a surprise mid-build.
+ * would fetch a direct reference there itself, bypassing the index; the guard inside pip stops it
+ * only once pip has started building. So each direct reference is recorded as an input, which the
+ * direct-reference rule blocks before pip starts, naming the file and the table. Index
+ * requirements there are left for pip to resolve through the index; a malformed one is a usage
+ * error now rather than a surprise mid-build. Dependencies a backend computes (`dynamic`,
+ * setup.py) can't be read without running code: the guard inside pip covers those.
  */
 async function readLocalProjects(inputs: FlatInputs): Promise<void> {
   const done = new Set<string>();
