@@ -55,6 +55,26 @@ def _refuse_urls(original):
     return wrapper
 
 
+def _refuse_url_roots(original):
+    # Only in a pip started by another pip (a build-isolation installer): its command line is the
+    # [build-system] requires of whatever is being built, e.g. an sdist from the index, which no
+    # index page shows. The top pip's own roots are safe-pip's flattened file, already judged.
+    def wrapper(self, root_ireqs, *args, **kwargs):
+        for ireq in root_ireqs:
+            if getattr(ireq, "constraint", False) or getattr(ireq, "link", None) is None:
+                continue
+            from pip._internal.exceptions import InstallationError
+
+            raise InstallationError(
+                f'{MARK}: a build requirement "{ireq.req or ireq.link}" bypasses the index '
+                '(directReferences: block); nothing was installed'
+            )
+        return original(self, root_ireqs, *args, **kwargs)
+
+    wrapper.__safe_pip__ = True
+    return wrapper
+
+
 def _patch_factory(module):
     factory = getattr(module, "Factory", None)
     if factory is None:
@@ -63,6 +83,9 @@ def _patch_factory(module):
         original = getattr(factory, name, None)
         if original is not None and not getattr(original, "__safe_pip__", False):
             setattr(factory, name, _refuse_urls(original))
+    original = getattr(factory, "collect_root_requirements", None)
+    if _NESTED and original is not None and not getattr(original, "__safe_pip__", False):
+        factory.collect_root_requirements = _refuse_url_roots(original)
 
 
 class _AfterImport:
@@ -92,6 +115,10 @@ class _AfterImport:
         return spec
 
 
-if os.environ.get("SAFE_PIP_GUARD") == "block":
+# safe-pip starts the top pip with "block"; every process below it (build backends, the pips
+# that install build requirements) inherits "nested", which also guards their root requirements.
+_NESTED = os.environ.get("SAFE_PIP_GUARD") == "nested"
+if os.environ.get("SAFE_PIP_GUARD") in ("block", "nested"):
+    os.environ["SAFE_PIP_GUARD"] = "nested"
     sys.meta_path.insert(0, _AfterImport())
 _chain_original()

@@ -17,6 +17,7 @@ safe-pip options for pip commands:
   --snapshot DATE       resolve as of DATE (YYYY-MM-DD or ISO timestamp); can only tighten policy
   --sbom FILE           after install: a CycloneDX 1.5 JSON SBOM of what was installed
   --lock FILE           after install: a hash-pinned requirements file plain pip can replay
+                        (a PEP 751 lock when FILE is pylock.toml or pylock.NAME.toml)
   --plan                install: resolve first, print the plan, then install exactly that set
 
 Environment:

@@ -101,8 +101,10 @@ const INPUTS = (): OptionSpec[] => [
   o("requirement", true, "input", { short: "r" }),
   o("constraint", true, "input", { short: "c" }),
   o("editable", true, "input", { short: "e" }),
-  o("group", true, "keep"),
-  o("requirements-from-script", true, "keep"),
+  // Both name TOML inputs (pip 25.1+ and 26.0+): safe-pip reads them itself and writes their
+  // requirements into the flattened file, so pip never reads a file safe-pip didn't judge.
+  o("group", true, "input"),
+  o("requirements-from-script", true, "input"),
   o("no-deps", false, "keep", { long: ["no-dependencies"] }),
   o("require-hashes", false),
   o("no-require-hashes", false),

@@ -9,6 +9,7 @@ import type { ParsedOption } from "./argv.js";
 import { type OptionSpec } from "./options.js";
 import { classifyRequirement, type Requirement } from "./requirement.js";
 import { shlexQuote, shlexSplit } from "./shlex.js";
+import { isPylockName, isPylockWithExtras, pylockEntries } from "./pylock.js";
 import type { SourceNote } from "./sources.js";
 
 /** Options pip accepts on their own line in a requirements or constraints file (pip's SUPPORTED_OPTIONS). */
@@ -77,10 +78,30 @@ const MAX_DEPTH = 32;
 export async function readRequirementsFile(
   location: string,
   kind: "requirement" | "constraint",
-  opts: { env: Env; cwd: string; http?: HttpClient | undefined; out: FlatInputs; origin: string },
+  opts: { env: Env; cwd: string; http?: HttpClient | undefined; out: FlatInputs; origin: string; pylock?: boolean | undefined },
 ): Promise<void> {
   const ctx: Ctx = { env: opts.env, cwd: opts.cwd, http: opts.http, out: opts.out, seen: new Set(), depth: 0 };
+  // pip 26.1+ reads `-r pylock.toml` (PEP 751) itself, from the command line only, and fetches
+  // the files the lock names; it is read here instead and never reaches pip.
+  if (opts.pylock && kind === "requirement") {
+    if (isPylockWithExtras(location)) throw usageError(`-r ${redactUrl(location)}: extras of a pylock.toml are not supported by safe-pip yet (from ${opts.origin})`);
+    if (isPylockName(location)) return readPylock(resolveLocation(location, opts.cwd), ctx, opts.origin);
+  }
   await walk(resolveLocation(location, opts.cwd), kind, ctx, opts.origin);
+}
+
+/**
+ * A lock file as pip 26.1+ reads it: each index entry an exact pin with the sha256 of its files
+ * (so pip checks them, as it would for the lock's own files, but gets them from the unified index,
+ * where the policy judges them), each vcs/directory/archive entry the direct reference it is.
+ */
+async function readPylock(location: string, ctx: Ctx, origin: string): Promise<void> {
+  const text = await load(location, ctx, origin);
+  const shown = isUrl(location) ? redactUrl(location) : location;
+  const base = isUrl(location) ? undefined : dirname(location);
+  for (const entry of await pylockEntries(text, shown, base)) {
+    await addRequirement(entry.text, entry.hashes.map((h) => `--hash=sha256:${h}`).join(" "), "requirement", ctx, entry.where, false);
+  }
 }
 
 function isUrl(s: string): boolean {

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { usageError } from "../core/errors.js";
+import { SafePipError, usageError } from "../core/errors.js";
 import { normalizeName } from "../core/names.js";
 
 /**
@@ -10,7 +10,7 @@ import { normalizeName } from "../core/names.js";
 export type Requirement =
   | { kind: "index"; name: string; text: string }
   | { kind: "direct"; name?: string | undefined; location: string; text: string; why: string }
-  | { kind: "local-project"; path: string; text: string };
+  | { kind: "local-project"; path: string; text: string; extras?: string[] | undefined };
 
 // Extras are PEP 508 names separated by commas (pip reads nothing else between the brackets).
 const NAME = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[\s*(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\s*(?:,\s*[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\s*)*)?\])?\s*(.*)$/s;
@@ -18,7 +18,13 @@ const VERSION_CLAUSE = String.raw`\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9_.*+
 const SPECIFIER = new RegExp(String.raw`^(?:\(?${VERSION_CLAUSE}(?:,${VERSION_CLAUSE})*\)?)?\s*(?:;.*)?$`, "s");
 const VCS = /^(git|hg|svn|bzr)\+/i;
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
-const ARCHIVE = /\.(whl|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tar|zip)$/i;
+// pip's ARCHIVE_EXTENSIONS (pip/_internal/utils/filetypes.py, the same in pip 22.2 to 26.3): zip
+// and wheel, bzip2, gzip, plain tar, and every xz/lzma spelling. pip unpacks and builds a file
+// whose name ends in any of these, so it is a local archive, never a project name.
+const ARCHIVE = /\.(whl|zip|tar\.bz2|tbz|tar\.gz|tgz|tar|tar\.xz|txz|tlz|tar\.lz|tar\.lzma)$/i;
+/** pip's _strip_extras: a path may end in `[extra,…]`, naming extras of the project there. */
+const PATH_EXTRAS = /^(.+)(\[[^\]]+\])$/s;
+const EXTRA_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 
 /** PEP 508 marker variables (with the legacy dotted spellings pip still reads) and keywords. */
 const MARKER_WORDS = new Set([
@@ -69,6 +75,16 @@ export function classifyRequirement(raw: string, cwd: string, editable = false):
   if (pathish || editable) {
     const p = resolve(cwd, text.replace(/^~(?=\/|$)/, process.env.HOME ?? "~"));
     if (existsSync(p) && statSync(p).isDirectory()) return { kind: "local-project", path: p, text };
+    const withExtras = PATH_EXTRAS.exec(text);
+    if (withExtras) {
+      const dir = resolve(cwd, withExtras[1]!.replace(/^~(?=\/|$)/, process.env.HOME ?? "~"));
+      if (existsSync(dir) && statSync(dir).isDirectory()) {
+        const extras = withExtras[2]!.slice(1, -1).split(",").map((e) => e.trim()).filter(Boolean);
+        if (!extras.every((e) => EXTRA_NAME.test(e))) throw usageError(`invalid requirement "${text}": cannot read the extras ${withExtras[2]}`);
+        return { kind: "local-project", path: dir, text, extras };
+      }
+      if (ARCHIVE.test(withExtras[1]!)) return { kind: "direct", location: withExtras[1]!, text, why: "a local archive" };
+    }
     if (ARCHIVE.test(text) || (pathish && existsSync(p))) return { kind: "direct", location: text, text, why: "a local archive" };
     if (pathish) throw usageError(`invalid requirement "${text}": no such file or directory`);
   }
@@ -84,4 +100,23 @@ export function classifyRequirement(raw: string, cwd: string, editable = false):
 
 export function requirementName(req: Requirement): string | undefined {
   return req.kind === "index" ? normalizeName(req.name) : req.kind === "direct" && req.name ? normalizeName(req.name) : undefined;
+}
+
+/**
+ * A PEP 508 requirement string from a TOML input (a dependency group, a PEP 723 script, a
+ * pyproject.toml): pip parses these as requirements only, never as paths, so a path or a bare URL
+ * is malformed there. The name is kept for `name @ URL`, which stays a direct reference.
+ */
+export function classifyPep508(raw: string, where: string): Requirement {
+  let req: Requirement;
+  try {
+    // No directory: a relative path must not resolve against anything.
+    req = classifyRequirement(raw, "/nonexistent-safe-pip-cwd");
+  } catch (err) {
+    if (err instanceof SafePipError) throw usageError(`${where}: ${err.message}`);
+    throw err;
+  }
+  if (req.kind === "local-project" || (req.kind === "direct" && !req.name))
+    throw usageError(`${where}: invalid requirement "${raw.trim()}": not a PEP 508 requirement (a name, or name @ URL)`);
+  return req;
 }

@@ -216,7 +216,9 @@ describe("the proxy trap covers every address", () => {
   for (const host of ["127.0.0.1", "localhost"]) {
     it(`a URL dependency only a build reveals (a local project's dependency on ${host}:<other port>) is refused inside pip, not fetched`, async () => {
       const proj = join(tempDir(), "localproj");
-      writeProject(proj, "localproj", [`evil-http @ ${otherWheel().replace("127.0.0.1", host)}`]);
+      // Only in the metadata the backend generates: a static pyproject.toml dependency is now
+      // blocked before pip runs (test/integration/inputs.test.ts), so this one must be dynamic.
+      writeProject(proj, "localproj");
       // This backend must produce metadata: use pip's fallback (no prepare hook) via a real one.
       writeFileSync(
         join(proj, "backend.py"),
