@@ -220,8 +220,9 @@ local({
   # checks those archives before the install too; none when R installs from source (Linux).
   sp$bindir <- function(type) {
     if (is.null(type)) type <- getOption("pkgType")
-    if (identical(type, "source")) return(list())
-    b <- sub("^/+", "", tryCatch(utils::contrib.url("", type = "binary"), error = function(e) ""))
+    if (!is.character(type) || length(type) != 1L || identical(type, "source")) return(list())
+    b <- sub("^/+", "", tryCatch(utils::contrib.url("", type = if (type == "both") "binary" else type),
+                                 error = function(e) ""))
     if (grepl("^bin/", b)) list(bin = b) else list()
   }
 

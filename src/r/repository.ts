@@ -151,12 +151,12 @@ export class UnifiedRepository {
     return [...served.values()].map((rec) => ({ file: rec.file, url: upstreamOf(this.upstreams, rec).fileUrl(rec), rec }));
   }
 
-  /** The `.tgz` binaries (macOS) listed for a served set in `binDir`; `.zip` ones are not read. */
+  /** The binaries (`.tgz` on macOS, `.zip` on Windows) listed for a served set in `binDir`. */
   async binaryArchives(served: Map<string, PackageRecord>, binDir: string): Promise<ArchiveSource[]> {
     const { files } = await this.binaryIndex(served, binDir);
     const out: ArchiveSource[] = [];
     for (const [file, url] of files) {
-      const rec = file.endsWith(".tgz") ? served.get(file.replace(/_[^_]*$/, "")) : undefined;
+      const rec = served.get(file.replace(/_[^_]*$/, ""));
       if (rec) out.push({ file, url, rec });
     }
     return out;

@@ -212,11 +212,19 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
    * only what is newer than the installed copies the hook lists (`have=name_version,…`).
    */
   async function archivesToCheck(served: Map<string, PackageRecord>, url: URL, update: boolean): Promise<ArchiveSource[]> {
-    let sources = o.repository.sourceArchives(served);
+    const binaries: ArchiveSource[] = [];
     for (const dir of url.searchParams.getAll("bin")) {
       if (!/^bin\/(?:[A-Za-z0-9._-]+\/)+contrib\/\d+\.\d+$/.test(dir)) continue;
-      sources.push(...(await o.repository.binaryArchives(served, dir)));
+      binaries.push(...(await o.repository.binaryArchives(served, dir)));
     }
+    // A binary of exactly the served version is what R installs (type "both" prefers it at an
+    // equal version): its source tarball is not fetched, so not checked in advance either.
+    // `.zip` binaries (Windows) are served by name and version only, as when served on demand.
+    const hasBinary = new Set(binaries.map((b) => b.rec.name));
+    let sources = [
+      ...o.repository.sourceArchives(served).filter((s) => !hasBinary.has(s.rec.name)),
+      ...binaries.filter((b) => b.file.endsWith(".tgz")),
+    ];
     if (update) sources = toBeFetched(sources, parseInstalled(url.searchParams.get("have")));
     return sources;
   }

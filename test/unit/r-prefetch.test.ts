@@ -22,6 +22,7 @@ import { cleanupAll, tempDir } from "../helpers/env.js";
 const http = new HttpClient({ timeoutMs: 5000, maxBytes: 8 * 1024 * 1024 });
 const old = new Date(Date.now() - 300 * 86400e3);
 const MAC = "bin/macosx/big-sur-arm64/contrib/4.4";
+const WIN = "bin/windows/contrib/4.4";
 let upstream: StaticRepo;
 let root: string;
 
@@ -45,7 +46,7 @@ const tar = (p: RPackageSpec) => makeTarGz({ [`${p.name}/DESCRIPTION`]: descript
 function writeRepo(): void {
   const contrib = join(root, "src", "contrib");
   mkdirSync(contrib, { recursive: true });
-  const specs = [pkg("top", "1.0", "dep"), pkg("dep", "2.0"), pkg("bad", "1.0"), pkg("gone", "1.0"), pkg("mac", "1.0"), pkg("macbad", "1.0")];
+  const specs = [pkg("top", "1.0", "dep"), pkg("dep", "2.0"), pkg("bad", "1.0"), pkg("gone", "1.0"), pkg("mac", "1.0"), pkg("macbad", "1.0"), pkg("win", "1.0")];
   for (const p of specs) if (p.name !== "gone") writeFileSync(join(contrib, `${p.name}_${p.version}.tar.gz`), tar(p));
   writeFileSync(
     join(contrib, "bad_1.0.tar.gz"),
@@ -58,6 +59,9 @@ function writeRepo(): void {
   writeFileSync(join(root, MAC, "PACKAGES"), "Package: mac\nVersion: 1.0\n\nPackage: macbad\nVersion: 1.0\n");
   writeFileSync(join(root, MAC, "mac_1.0.tgz"), tar(pkg("mac", "1.0")));
   writeFileSync(join(root, MAC, "macbad_1.0.tgz"), tar(pkg("evil", "6.6")));
+  mkdirSync(join(root, WIN), { recursive: true });
+  writeFileSync(join(root, WIN, "PACKAGES"), "Package: win\nVersion: 1.0\n");
+  writeFileSync(join(root, WIN, "win_1.0.zip"), "a zip binary");
 }
 
 async function start(): Promise<RunningServer> {
@@ -170,12 +174,13 @@ describe("R repository: archives checked while resolving", () => {
     assert.deepEqual([...parseInstalled("a_1.0,a_0.9,b.x_2-1,junk,_1").entries()], [["a", "0.9"], ["b.x", "2-1"]]);
   });
 
-  it("macOS .tgz binaries of the directory the hook names are checked at resolve too", async () => {
+  it("macOS .tgz binaries of the directory the hook names are checked at resolve too (instead of their source)", async () => {
     const s = await start();
     try {
       const ok = (await get(`${s.url}/__safe-pip/resolve?token=${s.token}&format=text&mode=install&pkgs=mac&bin=${encodeURIComponent(MAC)}`)).body.toString();
       assert.match(ok, /^status\tok\n/);
       assert.equal(fetched("mac_1.0.tgz"), 1);
+      assert.equal(fetched("mac_1.0.tar.gz"), 0, "R installs the binary: its source tarball is not fetched");
       const repo = /^repo\t(\S+)$/m.exec(ok)![1]!;
       const got = await get(`${repo}/${MAC}/mac_1.0.tgz`);
       assert.deepEqual(got.body, readFileSync(join(root, MAC, "mac_1.0.tgz")));
@@ -183,6 +188,10 @@ describe("R repository: archives checked while resolving", () => {
       const bad = (await get(`${s.url}/__safe-pip/resolve?token=${s.token}&format=text&mode=install&pkgs=macbad&bin=${encodeURIComponent(MAC)}`)).body.toString();
       assert.match(bad, /^status\tblocked\n/);
       assert.match(bad, /\nrefused\tmacbad_1\.0\.tgz: .*holds evil 6\.6, not macbad 1\.0/);
+      // Windows .zip binaries are served by name and version only (as on demand): nothing fetched early.
+      const win = (await get(`${s.url}/__safe-pip/resolve?token=${s.token}&format=text&mode=install&pkgs=win&bin=${encodeURIComponent(WIN)}`)).body.toString();
+      assert.match(win, /^status\tok\n/);
+      assert.equal(fetched("win_1.0.zip") + fetched("win_1.0.tar.gz"), 0);
     } finally {
       await s.close();
     }
