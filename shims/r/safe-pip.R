@@ -8,9 +8,9 @@
 #     install.packages() and update.packages() with utils' own signatures (renv's way: base R
 #     and the utils namespace are not modified).
 # What the shims do: start `safe-pip r serve` (once per session; it exits with the session or
-# after 30 idle minutes), ask it to resolve and check the packages and their dependencies, stop()
-# if anything is blocked, and otherwise call utils' installer against the repository URL of that
-# checked resolution. Any repos=/contriburl=/options(repos) pointing elsewhere is replaced, with
+# after 30 idle minutes), ask it to resolve and check the packages and their dependencies (and to
+# fetch and check every archive R will install), stop() if anything is blocked or refused, and
+# otherwise call utils' installer against the repository URL of that checked resolution. Any repos=/contriburl=/options(repos) pointing elsewhere is replaced, with
 # one line saying so. install.packages(files, repos = NULL) is a direct reference: blocked unless
 # the policy has directReferences: "allow", and then R installs the copy safe-pip fetched and judged.
 local({
@@ -161,8 +161,8 @@ local({
     writeLines("", marker)
     Sys.setenv(SAFE_PIP_ACTIVE = "1", SAFE_PIP_R_TOKEN = tok)
     sp$inside <- TRUE
-    # The repository fetches and checks a whole tarball before its first byte reaches R: a large
-    # one on a slow link must not hit R's 60-second stall limit.
+    # An archive not checked while resolving is fetched and checked whole before its first byte
+    # reaches R: a large one on a slow link must not hit R's 60-second stall limit.
     oldopt <- options(timeout = max(900, getOption("timeout")))
     on.exit({
       options(oldopt)
