@@ -8,9 +8,9 @@
 #     install.packages() and update.packages() with utils' own signatures (renv's way: base R
 #     and the utils namespace are not modified).
 # What the shims do: start `safe-pip r serve` (once per session; it exits with the session or
-# after 30 idle minutes), ask it to resolve and check the packages and their dependencies, stop()
-# if anything is blocked, and otherwise call utils' installer against the repository URL of that
-# checked resolution. Any repos=/contriburl=/options(repos) pointing elsewhere is replaced, with
+# after 30 idle minutes), ask it to resolve and check the packages and their dependencies (and to
+# fetch and check every archive R will install), stop() if anything is blocked or refused, and
+# otherwise call utils' installer against the repository URL of that checked resolution. Any repos=/contriburl=/options(repos) pointing elsewhere is replaced, with
 # one line saying so. install.packages(files, repos = NULL) is a direct reference: blocked unless
 # the policy has directReferences: "allow", and then R installs the copy safe-pip fetched and judged.
 local({
@@ -161,8 +161,8 @@ local({
     writeLines("", marker)
     Sys.setenv(SAFE_PIP_ACTIVE = "1", SAFE_PIP_R_TOKEN = tok)
     sp$inside <- TRUE
-    # The repository fetches and checks a whole tarball before its first byte reaches R: a large
-    # one on a slow link must not hit R's 60-second stall limit.
+    # An archive not checked while resolving is fetched and checked whole before its first byte
+    # reaches R: a large one on a slow link must not hit R's 60-second stall limit.
     oldopt <- options(timeout = max(900, getOption("timeout")))
     on.exit({
       options(oldopt)
@@ -204,9 +204,10 @@ local({
     dep <- if (is.null(d) || (is.logical(d) && length(d) == 1L && is.na(d))) "NA"
            else if (is.logical(d)) (if (isTRUE(d)) "TRUE" else "FALSE")
            else paste(d, collapse = ",")
-    res <- sp$call("resolve", list(pkgs = paste(pkgs, collapse = ","), dependencies = dep, mode = "install"))
+    res <- sp$call("resolve", c(list(pkgs = paste(pkgs, collapse = ","), dependencies = dep, mode = "install"), sp$bindir(a$type)))
     for (h in sp$field(res, "held", 4L)) message("safe-pip: ", h)
     sp$notes(res)
+    sp$prefetched(res)
     sp$blocked(res, paste(pkgs, collapse = ", "))
     a$repos <- sp$field(res, "repo")[1L]
     a$contriburl <- NULL
@@ -215,12 +216,32 @@ local({
     sp$refused(a$repos)
   }
 
-  # R only warns when a download fails: ask what the repository refused to serve (an archive that
-  # is not the package judged) and make that an error naming the reason.
+  # The binary directory R's installer will read (macOS .tgz; Windows .zip), so the repository
+  # checks those archives before the install too; none when R installs from source (Linux).
+  sp$bindir <- function(type) {
+    if (is.null(type)) type <- getOption("pkgType")
+    if (!is.character(type) || length(type) != 1L || identical(type, "source")) return(list())
+    b <- sub("^/+", "", tryCatch(utils::contrib.url("", type = if (type == "both") "binary" else type),
+                                 error = function(e) ""))
+    if (grepl("^bin/", b)) list(bin = b) else list()
+  }
+
+  # The repository fetched and checked every archive of the resolution before R's installer runs:
+  # one that is not the package judged stops the whole install, so nothing of it is installed.
+  sp$prefetched <- function(res) {
+    bad <- sp$field(res, "refused")
+    if (!length(bad)) return(invisible(NULL))
+    stop(paste(c("safe-pip refused what the upstream served; nothing was installed:",
+                 paste0("  safe-pip refused ", bad)), collapse = "\n"), call. = FALSE)
+  }
+
+  # Only for an archive R fetched that was not checked before the install (never expected: the
+  # resolution's archives all are): R only warns when a download fails, so ask what the
+  # repository refused to serve and make that an error naming the reason.
   sp$refused <- function(repo) {
     res <- sp$call("refused", list(id = sub("^.*/r/", "", repo)))
     if (res$status != "blocked") return(invisible(NULL))
-    stop(paste(c("safe-pip refused what the upstream served; that package was not installed:",
+    stop(paste(c("safe-pip refused what the upstream served during the install; that package was not installed:",
                  paste0("  safe-pip refused ", sp$field(res, "block"))), collapse = "\n"), call. = FALSE)
   }
 
@@ -236,7 +257,11 @@ local({
     }
     if (!nrow(inst)) return(invisible(NULL))
     sp$replaced(a)
-    res <- sp$call("resolve", list(pkgs = paste(unique(inst[, "Package"]), collapse = ","), dependencies = "NA", mode = "update"))
+    # `have`: the installed versions, so only the archives update.packages() will fetch (newer
+    # releases, new dependencies) are fetched and checked before it starts.
+    have <- paste(unique(paste0(inst[, "Package"], "_", inst[, "Version"])), collapse = ",")
+    res <- sp$call("resolve", c(list(pkgs = paste(unique(inst[, "Package"]), collapse = ","), dependencies = "NA",
+                                     mode = "update", have = have), sp$bindir(a$type)))
     # A held-back release matters only where it is newer than what is installed.
     held <- res$parts[res$kind == "held"]
     for (h in held) {
@@ -244,6 +269,7 @@ local({
       if (length(have) && nzchar(h[3L]) && any(package_version(have) < package_version(h[3L]))) message("safe-pip: ", h[4L])
     }
     sp$notes(res)
+    sp$prefetched(res)
     a$repos <- sp$field(res, "repo")[1L]
     a$contriburl <- NULL
     a$available <- NULL

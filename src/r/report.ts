@@ -50,11 +50,13 @@ export function resolutionMessages(entry: ServedResolution): ResolutionMessages 
 }
 
 /** The machine-readable form (`safe-pip r check`, the control endpoint's JSON). */
-export function resolutionJson(entry: ServedResolution, repository: string | undefined): unknown {
+export function resolutionJson(entry: ServedResolution, repository: string | undefined, refused: string[] = []): unknown {
   return {
     id: entry.id,
     repository,
-    blocked: entry.resolution.blocked,
+    blocked: entry.resolution.blocked || refused.length > 0,
+    // Archives fetched before the install and refused (`file: reason`): nothing is served.
+    refused,
     packages: entry.resolution.outcomes.map((o) => ({
       name: o.name,
       status: o.status,
@@ -72,13 +74,14 @@ export function resolutionJson(entry: ServedResolution, repository: string | und
 }
 
 /** Tab-separated lines for the R hook, which has no JSON parser: `kind<TAB>fields…`. */
-export function resolutionLines(entry: ServedResolution, repository: string): string {
+export function resolutionLines(entry: ServedResolution, repository: string, refused: string[] = []): string {
   const m = resolutionMessages(entry);
   const clean = (s: string) => s.replace(/[\t\r\n]+/g, " ");
   const lines = [
-    `status\t${entry.resolution.blocked ? "blocked" : "ok"}`,
+    `status\t${entry.resolution.blocked || refused.length ? "blocked" : "ok"}`,
     `repo\t${repository}`,
     ...m.blocks.map((b) => `block\t${clean(b)}`),
+    ...refused.map((r) => `refused\t${clean(r)}`),
     ...m.held.map((h) => `held\t${h.name}\t${h.version}\t${clean(h.text)}`),
     ...m.notes.map((n) => `note\t${clean(n)}`),
     ...entry.resolution.outcomes

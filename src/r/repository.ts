@@ -10,6 +10,7 @@ import { InternalNames, internalNamesFile } from "./internal-names.js";
 import { CranUpstream, repoRef, upstreamOf } from "./upstream.js";
 import { compareRVersions } from "./versions.js";
 import type { PackageRecord } from "./types.js";
+import type { ArchiveSource } from "./prefetch.js";
 
 export interface RepositoryOptions {
   policy: Policy;
@@ -108,6 +109,15 @@ export class UnifiedRepository {
     return entry;
   }
 
+  /**
+   * Nothing of a resolution is served any more (an archive of it was refused before the install):
+   * its URL lists nothing, and the base URL drops what only it had added.
+   */
+  withdraw(entry: ServedResolution): void {
+    for (const [name, rec] of entry.served) if (this.union.get(name) === rec) this.union.delete(name);
+    entry.served.clear();
+  }
+
   /** The packages served under a resolution's URL, or under the base URL (`id` undefined). */
   served(id: string | undefined): Map<string, PackageRecord> | undefined {
     return id === undefined ? this.union : this.resolutions.get(id)?.served;
@@ -134,6 +144,22 @@ export class UnifiedRepository {
     const rec = m ? served.get(m[1]!) : undefined;
     if (!rec || compareRVersions(rec.version, m![2]!) !== 0) return undefined;
     return { rec, url: upstreamOf(this.upstreams, rec).fileUrl(rec) };
+  }
+
+  /** The source tarball of every served release: what R fetches from `src/contrib`. */
+  sourceArchives(served: Map<string, PackageRecord>): ArchiveSource[] {
+    return [...served.values()].map((rec) => ({ file: rec.file, url: upstreamOf(this.upstreams, rec).fileUrl(rec), rec }));
+  }
+
+  /** The binaries (`.tgz` on macOS, `.zip` on Windows) listed for a served set in `binDir`. */
+  async binaryArchives(served: Map<string, PackageRecord>, binDir: string): Promise<ArchiveSource[]> {
+    const { files } = await this.binaryIndex(served, binDir);
+    const out: ArchiveSource[] = [];
+    for (const [file, url] of files) {
+      const rec = served.get(file.replace(/_[^_]*$/, ""));
+      if (rec) out.push({ file, url, rec });
+    }
+    return out;
   }
 
   /**

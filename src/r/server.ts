@@ -16,6 +16,7 @@ import { directText, resolutionJson, resolutionLines } from "./report.js";
 import type { UnifiedRepository } from "./repository.js";
 import type { PackageRecord } from "./types.js";
 import { RefusedArchive, download, expectPackage, tarGzDescription } from "./verify.js";
+import { VerifiedArchives, parseInstalled, toBeFetched, type ArchiveSource } from "./prefetch.js";
 
 export interface ServerOptions {
   repository: UnifiedRepository;
@@ -50,7 +51,9 @@ const CONTROL = "/__safe-pip/";
  *   bin/<platform>/contrib/<x.y>/...    binaries of exactly the allowed versions
  * Control (token required): GET resolve, GET direct, GET refused, POST shutdown, GET ping.
  * Every tarball is fetched whole and its DESCRIPTION checked against the judged release before a
- * byte of it is served.
+ * byte of it is served: for the hook's resolutions (`mode=install|update`) the whole closure is
+ * fetched and checked while resolving, before R's installer starts (prefetch.ts), so a refused
+ * archive stops the install with nothing installed; anything else is checked when R asks for it.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const token = randomBytes(16).toString("hex");
@@ -67,6 +70,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // Direct-reference copies handed to the hook: it removes them after installing; whatever an
   // interrupted session left is removed when the server stops.
   const handedOut: DirectOutcome[] = [];
+  const verified = new VerifiedArchives(o.http);
 
   // update.packages() resolves every installed package in one GET: allow long query strings.
   const server: Server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
@@ -89,6 +93,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     (closing ??= new Promise<void>((resolve) => {
       for (const t of timers) clearInterval(t);
       discardCopies(handedOut);
+      verified.close();
       server.close(() => resolve());
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2000).unref();
@@ -173,6 +178,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     type: string,
     key: string,
   ): Promise<void> {
+    // Checked while resolving (the hook's installs): serve that copy, with no second fetch.
+    const copy = await verified.copyFor(target, rec);
+    if (copy) return sendFile(req, res, copy, type);
     if (req.method === "HEAD") return proxy(req, res, target, type);
     const local = await download(o.http, target, file);
     try {
@@ -190,6 +198,35 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     } finally {
       local.cleanup();
     }
+  }
+
+  async function sendFile(req: IncomingMessage, res: ServerResponse, path: string, type: string): Promise<void> {
+    res.writeHead(200, { "content-type": type, "content-length": statSync(path).size });
+    if (req.method === "HEAD") return void res.end();
+    await pipeline(createReadStream(path), res);
+  }
+
+  /**
+   * The archives R's installer will fetch for a resolution: every source tarball, the `.tgz`
+   * binaries of the binary directories the hook names (`bin=`, macOS), and for update.packages()
+   * only what is newer than the installed copies the hook lists (`have=name_version,…`).
+   */
+  async function archivesToCheck(served: Map<string, PackageRecord>, url: URL, update: boolean): Promise<ArchiveSource[]> {
+    const binaries: ArchiveSource[] = [];
+    for (const dir of url.searchParams.getAll("bin")) {
+      if (!/^bin\/(?:[A-Za-z0-9._-]+\/)+contrib\/\d+\.\d+$/.test(dir)) continue;
+      binaries.push(...(await o.repository.binaryArchives(served, dir)));
+    }
+    // A binary of exactly the served version is what R installs (type "both" prefers it at an
+    // equal version): its source tarball is not fetched, so not checked in advance either.
+    // `.zip` binaries (Windows) are served by name and version only, as when served on demand.
+    const hasBinary = new Set(binaries.map((b) => b.rec.name));
+    let sources = [
+      ...o.repository.sourceArchives(served).filter((s) => !hasBinary.has(s.rec.name)),
+      ...binaries.filter((b) => b.file.endsWith(".tgz")),
+    ];
+    if (update) sources = toBeFetched(sources, parseInstalled(url.searchParams.get("have")));
+    return sources;
   }
 
   async function proxy(req: IncomingMessage, res: ServerResponse, target: string, type: string): Promise<void> {
@@ -231,10 +268,19 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         return send(res, 400, `safe-pip: ${describeError(err)}\n`);
       }
       try {
-        const entry = await o.repository.resolve({ pkgs, dependencies: mode, strict: url.searchParams.get("mode") !== "update" });
+        const hookMode = url.searchParams.get("mode");
+        const entry = await o.repository.resolve({ pkgs, dependencies: mode, strict: hookMode !== "update" });
+        let refused: string[] = [];
+        if (hookMode === "install" || hookMode === "update") {
+          refused = await verified.verifyAll(await archivesToCheck(entry.served, url, hookMode === "update"));
+          if (refused.length) {
+            for (const line of refused) log(`refused ${line}`);
+            o.repository.withdraw(entry);
+          }
+        }
         const repoUrl = `http://127.0.0.1:${port}/r/${entry.id}`;
-        if (text) return send(res, 200, resolutionLines(entry, repoUrl));
-        return sendJson(res, 200, resolutionJson(entry, repoUrl));
+        if (text) return send(res, 200, resolutionLines(entry, repoUrl, refused));
+        return sendJson(res, 200, resolutionJson(entry, repoUrl, refused));
       } catch (err) {
         const msg = redactUrl(describeError(err));
         log(`resolve failed: ${msg}`);

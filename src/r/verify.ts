@@ -36,12 +36,13 @@ export interface LocalArchive {
 }
 
 /**
- * Downloads `url` to a private temporary file (bounded by MAX_ARCHIVE_BYTES). Throws
+ * Downloads `url` to a private temporary file (bounded by MAX_ARCHIVE_BYTES), in a new directory
+ * under `parent`. Throws
  * UNAVAILABLE when it cannot be fetched. The caller reads, judges and serves this one copy, so
  * what is installed is byte for byte what was judged.
  */
-export async function download(http: HttpClient, url: string, name: string): Promise<LocalArchive> {
-  const dir = mkdtempSync(join(tmpdir(), "safe-pip-r-"));
+export async function download(http: HttpClient, url: string, name: string, parent: string = tmpdir()): Promise<LocalArchive> {
+  const dir = mkdtempSync(join(parent, "safe-pip-r-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   const path = join(dir, name.replace(/[^A-Za-z0-9._+-]/g, "_") || "archive");
   try {

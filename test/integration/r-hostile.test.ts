@@ -342,3 +342,73 @@ describe("R: direct references are fetched, read and judged when allowed (issue 
     assert.deepEqual(installedRPackages(lib), {});
   });
 });
+
+describe("R: a refused tarball leaves nothing installed", { skip: R_AVAILABLE ? false : "Rscript is not on PATH; R tests skipped" }, () => {
+  let repo: StaticRepo;
+  let contrib: string;
+  let sysDir: string;
+  const old = ago(300);
+  const honest = (name: string, version: string): RPackageSpec => ({ name, version, published: old });
+  const writeRepo = (packages: Array<[spec: RPackageSpec, entries: Array<[string, string]>]>) => {
+    for (const [p, entries] of packages) writeFileSync(join(contrib, `${p.name}_${p.version}.tar.gz`), makeTarGzEntries(entries));
+    const index = packages.map(([p]) => record(p)).join("\n");
+    writeFileSync(join(contrib, "PACKAGES"), index);
+    writeFileSync(join(contrib, "PACKAGES.gz"), gzipSync(index));
+  };
+  // DESCRIPTION twice: judged as evil 1.0, R would install the last copy (another package).
+  const twice = (p: RPackageSpec): Array<[string, string]> => [
+    ...rPackageEntries(p),
+    [`${p.name}/DESCRIPTION`, descriptionText({ name: "other", version: "9.9", published: old })],
+  ];
+
+  before(async () => {
+    const root = tempDir("safe-pip-partial-");
+    contrib = join(root, "src", "contrib");
+    mkdirSync(contrib, { recursive: true });
+    repo = await serveStatic(root);
+    sysDir = tempDir("safe-pip-rpolicy-");
+    writeFileSync(join(sysDir, "system.json"), "{}");
+  });
+
+  after(async () => {
+    await repo?.close();
+    cleanupAll();
+  });
+
+  async function home(): Promise<Record<string, string>> {
+    const file = join(tempDir("safe-pip-rpolicy-"), "policy.json");
+    writeFileSync(file, JSON.stringify({ cran: { repo: repo.url, internal: [] }, minAge: "0d", osv: { source: "off" } }));
+    const e = rEnv(tempDir("safe-pip-rhome-"), { SAFE_PIP_CONFIG: file, SAFE_PIP_SYSTEM_POLICY: join(sysDir, "system.json") });
+    assert.equal((await safePip(["setup", "r"], e)).code, 0);
+    return e;
+  }
+
+  it("install.packages(c(clean, evil)) with evil's tarball hostile: an error naming evil's file, and clean is not installed either", async () => {
+    const clean = honest("clean", "1.0");
+    const evil = honest("evil", "1.0");
+    writeRepo([[clean, rPackageEntries(clean)], [evil, twice(evil)]]);
+    const e = await home();
+    const lib = newLib();
+    const r = await rscript(`install.packages(c("clean", "evil"), lib = ${rStr(lib)})`, e);
+    assert.equal(r.code, 1, r.out);
+    assert.deepEqual(installedRPackages(lib), {}, r.out);
+    assert.match(r.out, /safe-pip refused evil_1\.0\.tar\.gz: .*holds evil\/DESCRIPTION twice/);
+    assert.match(r.out, /nothing was installed/);
+    // Refused before R's installer ran: R itself asked for no tarball at all.
+    assert.doesNotMatch(r.out, /trying URL/);
+  });
+
+  it("update.packages() with one updated tarball hostile updates nothing", async () => {
+    const e = await home();
+    const lib = newLib();
+    writeRepo([[honest("upd", "1.0"), rPackageEntries(honest("upd", "1.0"))], [honest("bad", "1.0"), rPackageEntries(honest("bad", "1.0"))]]);
+    const first = await rscript(`install.packages(c("upd", "bad"), lib = ${rStr(lib)})`, e);
+    assert.equal(first.code, 0, first.out);
+    assert.deepEqual(installedRPackages(lib), { bad: "1.0", upd: "1.0" });
+    writeRepo([[honest("upd", "2.0"), rPackageEntries(honest("upd", "2.0"))], [honest("bad", "2.0"), twice(honest("bad", "2.0"))]]);
+    const r = await rscript(`update.packages(lib.loc = ${rStr(lib)}, ask = FALSE)`, e);
+    assert.equal(r.code, 1, r.out);
+    assert.deepEqual(installedRPackages(lib), { bad: "1.0", upd: "1.0" }, r.out);
+    assert.match(r.out, /safe-pip refused bad_2\.0\.tar\.gz: .*holds bad\/DESCRIPTION twice/);
+  });
+});
