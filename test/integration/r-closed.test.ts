@@ -5,54 +5,22 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
 import { packageRoot } from "../../src/core/paths.js";
 import { hookLine } from "../../src/r/profile.js";
-import { cleanupAll, isolatedEnv, tempDir } from "../helpers/env.js";
+import { newLib, rEnv, rStr, safePipR as safePip, rscript as runR } from "../helpers/r-run.js";
+import { cleanupAll, tempDir } from "../helpers/env.js";
 import { buildRPackages, hasRscript, installedRPackages, makeCranDir, serveStatic, type StaticRepo } from "../helpers/cran.js";
 
 const R_AVAILABLE = await hasRscript();
 const ago = (n: number) => new Date(Date.now() - n * 86400e3);
-const bin = [process.execPath, join(packageRoot(), "dist", "cli.js")];
-const rStr = (s: string) => JSON.stringify(s);
 
 let pub: StaticRepo;
 let evil: StaticRepo;
 let env: Record<string, string>;
 let policyDir: string;
 let tarballs: Map<string, string>;
-
-function rEnv(h: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...isolatedEnv().env,
-    HOME: h,
-    R_PROFILE_USER: join(h, ".Rprofile"),
-    R_ENVIRON_USER: join(h, ".Renviron"),
-    R_LIBS_USER: join(h, "R-user-lib"),
-    LANGUAGE: "en",
-    no_proxy: "127.0.0.1,localhost",
-    SAFE_PIP_BIN: bin.join(" "),
-    ...extra,
-  };
-}
-
-async function safePip(args: string[], e: Record<string, string>) {
-  const r = await execa(bin[0]!, [...bin.slice(1), ...args], { env: e, extendEnv: false, reject: false, stdin: "ignore" });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-async function rscript(code: string, e: Record<string, string> = env) {
-  const r = await execa("Rscript", ["-e", code], { env: e, extendEnv: false, reject: false, stdin: "ignore", timeout: 180_000 });
-  return { code: r.exitCode ?? -1, out: `${String(r.stdout)}\n${String(r.stderr)}` };
-}
-
-const newLib = () => {
-  const lib = join(tempDir("safe-pip-rlib-"), "lib");
-  mkdirSync(lib);
-  return lib;
-};
 
 /** A home whose profile has the hook and whose policy is `policy` (cran.repo = the public repo). */
 async function homeWith(policy: Record<string, unknown>): Promise<Record<string, string>> {
@@ -68,6 +36,9 @@ async function homeWith(policy: Record<string, unknown>): Promise<Record<string,
   assert.equal(setup.code, 0, setup.stderr);
   return e;
 }
+
+/** Rscript -e CODE in this suite's environment unless another is given. */
+const rscript = (code: string, e: Record<string, string> = env) => runR(code, e);
 
 describe("R: the R side fails closed (issue 13)", { skip: R_AVAILABLE ? false : "Rscript is not on PATH; R tests skipped" }, () => {
   before(async () => {

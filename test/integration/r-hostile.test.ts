@@ -15,7 +15,8 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { zipFiles } from "../helpers/zip.js";
 import { execa } from "execa";
 import { packageRoot } from "../../src/core/paths.js";
-import { cleanupAll, isolatedEnv, tempDir } from "../helpers/env.js";
+import { newLib, rEnv, rStr, safePipR as safePip, rscript } from "../helpers/r-run.js";
+import { cleanupAll, tempDir } from "../helpers/env.js";
 import {
   descriptionText,
   hasRscript,
@@ -29,42 +30,10 @@ import {
 
 const R_AVAILABLE = await hasRscript();
 const ago = (n: number) => new Date(Date.now() - n * 86400e3);
-const bin = [process.execPath, join(packageRoot(), "dist", "cli.js")];
-const rStr = (s: string) => JSON.stringify(s);
 
 let hostile: StaticRepo;
 let policyDir: string;
 let files: string;
-
-function rEnv(h: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...isolatedEnv().env,
-    HOME: h,
-    R_PROFILE_USER: join(h, ".Rprofile"),
-    R_ENVIRON_USER: join(h, ".Renviron"),
-    R_LIBS_USER: join(h, "R-user-lib"),
-    LANGUAGE: "en",
-    no_proxy: "127.0.0.1,localhost",
-    SAFE_PIP_BIN: bin.join(" "),
-    ...extra,
-  };
-}
-
-async function safePip(args: string[], e: Record<string, string>) {
-  const r = await execa(bin[0]!, [...bin.slice(1), ...args], { env: e, extendEnv: false, reject: false, stdin: "ignore" });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-async function rscript(code: string, e: Record<string, string>) {
-  const r = await execa("Rscript", ["-e", code], { env: e, extendEnv: false, reject: false, stdin: "ignore", timeout: 180_000 });
-  return { code: r.exitCode ?? -1, out: `${String(r.stdout)}\n${String(r.stderr)}` };
-}
-
-const newLib = () => {
-  const lib = join(tempDir("safe-pip-rlib-"), "lib");
-  mkdirSync(lib);
-  return lib;
-};
 
 async function homeWith(policy: Record<string, unknown>): Promise<Record<string, string>> {
   const file = join(tempDir("safe-pip-rpolicy-"), "policy.json");

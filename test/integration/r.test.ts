@@ -6,11 +6,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { packageRoot } from "../../src/core/paths.js";
-import { cleanupAll, isolatedEnv, tempDir } from "../helpers/env.js";
+import { newLib, rEnv, rStr, safePipR as safePip, rscript as runR } from "../helpers/r-run.js";
+import { cleanupAll, tempDir } from "../helpers/env.js";
 import { buildRPackages, hasRscript, installedRPackages, makeCranDir, serveStatic, type StaticRepo } from "../helpers/cran.js";
 
 const R_AVAILABLE = await hasRscript();
@@ -18,11 +19,6 @@ const day = 86400e3;
 const ago = (n: number) => new Date(Date.now() - n * day);
 
 /** The safe-pip command the hook runs: the built CLI, exactly as a user's hook would call it. */
-async function safePipBin(): Promise<string[]> {
-  return [process.execPath, join(packageRoot(), "dist", "cli.js")];
-}
-
-let bin: string[];
 let pub: StaticRepo;
 let internal: StaticRepo;
 let evil: StaticRepo;
@@ -30,41 +26,12 @@ let home: string;
 let env: Record<string, string>;
 let tarballs: Map<string, string>;
 
-function rEnv(h: string, extra: Record<string, string> = {}): Record<string, string> {
-  const base = isolatedEnv().env;
-  return {
-    ...base,
-    HOME: h,
-    R_PROFILE_USER: join(h, ".Rprofile"),
-    R_ENVIRON_USER: join(h, ".Renviron"),
-    R_LIBS_USER: join(h, "R-user-lib"),
-    LANGUAGE: "en",
-    no_proxy: "127.0.0.1,localhost",
-    SAFE_PIP_BIN: bin.join(" "),
-    ...extra,
-  };
-}
 
-async function safePip(args: string[], e: Record<string, string>) {
-  const r = await execa(bin[0]!, [...bin.slice(1), ...args], { env: e, extendEnv: false, reject: false, stdin: "ignore" });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-async function rscript(code: string, e: Record<string, string> = env) {
-  const r = await execa("Rscript", ["-e", code], { env: e, extendEnv: false, reject: false, stdin: "ignore", timeout: 180_000 });
-  return { code: r.exitCode ?? -1, out: `${String(r.stdout)}\n${String(r.stderr)}` };
-}
-
-const newLib = () => {
-  const lib = join(tempDir("safe-pip-rlib-"), "lib");
-  mkdirSync(lib);
-  return lib;
-};
-const rStr = (s: string) => JSON.stringify(s);
+/** Rscript -e CODE in this suite's environment unless another is given. */
+const rscript = (code: string, e: Record<string, string> = env) => runR(code, e);
 
 describe("R: install.packages() through the safe-pip hook", { skip: R_AVAILABLE ? false : "Rscript is not on PATH; R tests skipped" }, () => {
   before(async () => {
-    bin = await safePipBin();
     tarballs = await buildRPackages([
       { name: "alpha", version: "1.0", published: ago(400) },
       { name: "alpha", version: "2.0", published: ago(1) },
