@@ -90,6 +90,17 @@ export class UnifiedIndex {
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
+    // One-off work the first page would otherwise wait for (loading undici, building the typosquat
+    // indexes: ~0.2 s together), done just after this returns: the caller spawns pip next, and pip
+    // takes ~0.3 s to start before it sends its first request, so the two overlap.
+    setImmediate(() => {
+      try {
+        this.opts.http.warm();
+        this.opts.checker.prepare?.();
+      } catch {
+        // Only an optimisation: the first real check reports whatever failed here.
+      }
+    });
     return this;
   }
 
