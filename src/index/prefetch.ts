@@ -22,7 +22,7 @@ export const PREFETCH_CONCURRENCY = 8;
 const MAX_PROJECTS = 1000;
 /** Wheels are fetched ahead only when small (declared size), and only this much is held at once. */
 export const PREFETCH_FILE_MAX_BYTES = 4 * 1024 * 1024;
-const MAX_HELD_BYTES = 64 * 1024 * 1024;
+const MAX_HELD_BYTES = 32 * 1024 * 1024;
 
 interface State {
   deps: PrefetchDeps;
