@@ -119,7 +119,7 @@ describe("the guard on pip's PYTHONPATH", () => {
           "print(getattr(f.Factory.make_requirement_from_spec, '__safe_pip__', False))",
         ].join("\n"),
       ],
-      { env: { PATH: process.env.PATH ?? "", PYTHONPATH: `${guard}:${other}`, SAFE_PIP_GUARD: "block" }, encoding: "utf8" },
+      { env: { PATH: process.env.PATH ?? "", PYTHONPATH: `${guard}:${other}`, SAFE_PIP_GUARD: "block", PYTHONDONTWRITEBYTECODE: "1" }, encoding: "utf8" },
     );
     assert.deepEqual(out.trim().split("\n"), ["False", "True", "True"]);
   });
