@@ -26,7 +26,7 @@ import { loadFixtureRecords, startOsvServer } from "../test/helpers/osv-server.j
 import { cleanupAll, isolatedEnv, tempDir } from "../test/helpers/env.js";
 import { generate } from "./overhead/graph.js";
 import { writeIndexDir } from "./overhead/static-index.js";
-import { ANALYSIS_VARIANTS, diffSets, installedSet, invocation, preparePinned, runRounds, sameSet, type RunRecord, type Setup, type Variant } from "./overhead/installs.js";
+import { ANALYSIS_VARIANTS, diffSets, installedSet, invocation, runRounds, sameSet, type RunRecord, type Setup, type Variant } from "./overhead/installs.js";
 import { directLatency, measurePageLatency, type Pct } from "./overhead/latency.js";
 import { osvBenchFresh } from "./overhead/osv.js";
 import { makeProbeCache, measureStartup } from "./overhead/startup.js";
@@ -266,11 +266,6 @@ async function main(): Promise<void> {
   const by = (rs: RunRecord[], v: Variant) => rs.filter((r) => r.variant === v);
 
   log(`1. install --target (${packages.length} requested)${PROFILE ? `, with the analysis variants of section 5 in the same rounds` : ""}`);
-  if (PROFILE) {
-    // Also warms the pip cache for the plain-pip analysis variants, which then skip their warm-up.
-    setup.pinned = await preparePinned(setup);
-    lastUp = upstream.counts();
-  }
   const variants: Variant[] = ["pip", "safe-pip", "safe-pip+osv", ...(PROFILE ? ANALYSIS_VARIANTS : [])];
   const inst = await runRounds(setup, variants, "install", RUNS, progress, { noWarmUp: ANALYSIS_VARIANTS });
   const pipInst = by(inst, "pip");
@@ -381,7 +376,9 @@ async function main(): Promise<void> {
   let fixed: Awaited<ReturnType<typeof fixedCosts>> = [];
   let modules: Awaited<ReturnType<typeof moduleCosts>> = [];
   const traces: Trace[] = [];
+  const dryTraces: Trace[] = [];
   let profiled: Trace | undefined;
+  let profiledDry: Trace | undefined;
   let cacheTest: { pip: CacheRun[]; "safe-pip": CacheRun[] } | undefined;
   let shimTest: Record<string, number[]> | undefined;
   if (PROFILE) {
@@ -391,9 +388,13 @@ async function main(): Promise<void> {
     for (const f of fixed) log(`  [${elapsed()}] ${f.name}: ${fmtSummary(f.wall)} (cpu ${fmtSummary(f.cpu)})`);
     modules = await moduleCosts(3);
     log(`  [${elapsed()}] module loading measured (${modules.length} items)`);
-    for (let i = 0; i < TRACES; i++) traces.push(await traceSafePip(setup, OUT, false));
-    profiled = await traceSafePip(setup, OUT, true);
-    log(`  [${elapsed()}] ${traces.length} traced safe-pip installs + 1 CPU-profiled`);
+    for (let i = 0; i < TRACES; i++) {
+      traces.push(await traceSafePip(setup, OUT, false, "install"));
+      dryTraces.push(await traceSafePip(setup, OUT, false, "dry-run"));
+    }
+    profiledDry = await traceSafePip(setup, join(OUT, "dry-run"), true, "dry-run");
+    profiled = await traceSafePip(setup, OUT, true, "install");
+    log(`  [${elapsed()}] ${traces.length} traced safe-pip installs and dry runs, + 1 of each CPU-profiled (${join(OUT, "cpu-profile")}, ${join(OUT, "dry-run", "cpu-profile")})`);
     if (shim) {
       // safe-pip left to find python3 on PATH picks the pyenv shim, and then pays the shim for
       // every Python it starts (probe, resolve pass, install pass); plain `python3 -m pip` pays it once.
@@ -495,39 +496,47 @@ async function main(): Promise<void> {
     log("");
     log(table([["module loading, timed inside a fresh node (3 runs)", "median [min–max]"], ...modules.map((m) => [m.what, fmtSummary(m.ms)])]));
 
-    // Time split of safe-pip install from the traced runs (medians per segment).
-    const seg = (f: (t: Trace) => number) => summarize(traces.filter((t) => t.ok).map(f));
-    const step = (kind: string) => seg((t) => t.steps.filter((s) => s.kind === kind).reduce((a, s) => a + s.ms, 0));
-    const split = {
-      total: seg((t) => t.totalMs),
-      nodeBefore: seg((t) => t.nodeBeforeFirstPythonMs),
-      probe: step("probe"),
-      resolve: step("resolve"),
-      nodeBetween: seg((t) => t.nodeBetweenMs),
-      install: step("install"),
-      nodeAfter: seg((t) => t.nodeAfterLastPythonMs),
-      invocations: traces[0]?.pythonInvocations ?? 0,
+    // Time split of safe-pip install and dry run from the traced runs (medians per segment).
+    const splitOf = (ts: Trace[]) => {
+      const seg = (f: (t: Trace) => number) => summarize(ts.filter((t) => t.ok).map(f));
+      const step = (kind: string) => seg((t) => t.steps.filter((s) => s.kind === kind).reduce((a, s) => a + s.ms, 0));
+      return {
+        total: seg((t) => t.totalMs),
+        nodeBefore: seg((t) => t.nodeBeforeFirstPythonMs),
+        probe: step("probe"),
+        pip: step("pip"),
+        nodeBetween: seg((t) => t.nodeBetweenMs),
+        nodeAfter: seg((t) => t.nodeAfterLastPythonMs),
+        nodeCpu: seg((t) => t.nodeCpuMs),
+        invocations: ts[0]?.pythonInvocations ?? 0,
+        runs: ts.filter((t) => t.ok).length,
+      };
     };
+    const split = splitOf(traces);
+    const splitDry = splitOf(dryTraces);
     if (traces.length) {
       log("");
-      log(`safe-pip install, traced (${traces.filter((t) => t.ok).length} runs; ${split.invocations} Python invocations per run)`);
+      log(`safe-pip, traced (${split.runs} installs, ${splitDry.runs} dry runs; ${split.invocations} child processes per install)`);
       log(
         table([
-          ["segment", "median [min–max]"],
-          ["node before the first Python (start-up, module loading, policy, argv)", fmtSummary(split.nodeBefore)],
-          ["python: probe (python -c 'import sys, pip')", fmtSummary(split.probe)],
-          ["python: resolve pass (pip install --dry-run --report through the index)", fmtSummary(split.resolve)],
-          ["node between Python invocations (index start, report, plan)", fmtSummary(split.nodeBetween)],
-          ["python: install pass (pip install --no-deps --require-hashes -r pinned)", fmtSummary(split.install)],
-          ["node after the last Python (clean-up, audit log)", fmtSummary(split.nodeAfter)],
-          ["total", fmtSummary(split.total)],
+          ["segment (wall)", "install", "--dry-run --report"],
+          ["node before pip starts (start-up, module loading, policy, argv, index start)", fmtSummary(split.nodeBefore), fmtSummary(splitDry.nodeBefore)],
+          ["python: probe (only when not cached)", fmtSummary(split.probe), fmtSummary(splitDry.probe)],
+          ["python: the pip pass through the index", fmtSummary(split.pip), fmtSummary(splitDry.pip)],
+          ["node between child processes", fmtSummary(split.nodeBetween), fmtSummary(splitDry.nodeBetween)],
+          ["node after pip (summary, report, audit log, clean-up)", fmtSummary(split.nodeAfter), fmtSummary(splitDry.nodeAfter)],
+          ["total", fmtSummary(split.total), fmtSummary(splitDry.total)],
+          ["node's own CPU over the whole run (runs while pip does: 2 cores)", fmtSummary(split.nodeCpu), fmtSummary(splitDry.nodeCpu)],
         ]),
       );
     }
-    const cp = profiled?.cpuProfile;
-    if (cp) {
+    for (const [what, cp] of [
+      ["install", profiled?.cpuProfile],
+      ["--dry-run", profiledDry?.cpuProfile],
+    ] as const) {
+      if (!cp) continue;
       log("");
-      log(`node CPU profile of one safe-pip install (${cp.file}): ${fmtMs(cp.durationMs)} profiled, ${fmtMs(cp.durationMs - cp.idleMs)} busy; module loading ${fmtMs(cp.moduleLoadingMs)}, GC ${fmtMs(cp.gcMs)}`);
+      log(`node CPU profile of one safe-pip ${what} (${cp.file}): ${fmtMs(cp.durationMs)} profiled, ${fmtMs(cp.durationMs - cp.idleMs)} busy; module loading ${fmtMs(cp.moduleLoadingMs)}, GC ${fmtMs(cp.gcMs)}`);
       log(table([["top self time by file", "ms"], ...cp.topFiles.slice(0, 10).map((f) => [f.file, f.ms.toFixed(0)])]));
       log(table([["top self time by function", "ms"], ...cp.topFunctions.slice(0, 8).map((f) => [f.fn, f.ms.toFixed(0)])]));
     }
@@ -536,9 +545,7 @@ async function main(): Promise<void> {
     const P = med(pipInst);
     const S = med(by(inst, "safe-pip"));
     const I = med(by(inst, "pip→index"));
-    const R = med(by(inst, "pip resolve pass"));
-    const Q = med(by(inst, "pip install pass"));
-    const L = med(by(inst, "pip install pass, local files"));
+    const E = med(by(inst, "pip→index+env"));
     const cpu = (v: Variant) => med(by(inst, v), (r) => r.cpuMs);
     const nodeCpu = med(by(inst, "safe-pip"), (r) => r.selfCpuMs);
     log("");
@@ -546,33 +553,31 @@ async function main(): Promise<void> {
       table([
         ["in the rounds of row 1", "wall", "cpu (tree)"],
         ["pip install (upstream directly)", fmtMs(P), fmtMs(cpu("pip"))],
-        ["pip install, one pass through a fresh in-process unified index", fmtMs(I), fmtMs(cpu("pip→index"))],
-        ["pip resolve pass replayed (--dry-run --report, upstream)", fmtMs(R), fmtMs(cpu("pip resolve pass"))],
-        ["pip install pass replayed (--no-deps --require-hashes, upstream)", fmtMs(Q), fmtMs(cpu("pip install pass"))],
-        ["pip install pass from the wheels on disk (--no-index)", fmtMs(L), fmtMs(cpu("pip install pass, local files"))],
+        ["pip install through a fresh unified index started in the bench's own (warm) Node", fmtMs(I), fmtMs(cpu("pip→index"))],
+        ["the same, with safe-pip's pip environment (guard on PYTHONPATH, proxy variables)", fmtMs(E), fmtMs(cpu("pip→index+env"))],
         ["safe-pip install (OSV off)", fmtMs(S), `${fmtMs(cpu("safe-pip"))}, of which node ${fmtMs(nodeCpu)}`],
       ]),
     );
     const parts = {
       index: I - P,
-      twoPasses: R + Q - P,
+      env: E - I,
       node: split.nodeBefore.median + split.nodeBetween.median + split.nodeAfter.median,
       probe: split.probe.median,
     };
-    const explained = parts.index + parts.twoPasses + parts.node + parts.probe;
+    const explained = parts.index + parts.env + parts.node + parts.probe;
     log("");
     log(
       table([
         [`safe-pip − pip = ${fmtMs(S - P)} (wall medians), roughly`, "ms", "of plain pip"],
-        ["the index in the path (pip→index − pip)", parts.index.toFixed(0), `${((parts.index / P) * 100).toFixed(0)}%`],
-        ["two pip passes instead of one (resolve + install pass − pip)", parts.twoPasses.toFixed(0), `${((parts.twoPasses / P) * 100).toFixed(0)}%`],
-        ["node's own time (traced: before, between and after the Pythons)", parts.node.toFixed(0), `${((parts.node / P) * 100).toFixed(0)}%`],
-        ["the pip probe (traced)", parts.probe.toFixed(0), `${((parts.probe / P) * 100).toFixed(0)}%`],
-        ["not explained (noise; the two passes also both go through the index)", (S - P - explained).toFixed(0), `${(((S - P - explained) / P) * 100).toFixed(0)}%`],
+        ["the index in the path, warm process (pip→index − pip)", parts.index.toFixed(0), `${((parts.index / P) * 100).toFixed(0)}%`],
+        ["safe-pip's environment for pip (pip→index+env − pip→index)", parts.env.toFixed(0), `${((parts.env / P) * 100).toFixed(0)}%`],
+        ["node before and after pip (traced)", parts.node.toFixed(0), `${((parts.node / P) * 100).toFixed(0)}%`],
+        ["the pip probe (traced; 0 when cached)", parts.probe.toFixed(0), `${((parts.probe / P) * 100).toFixed(0)}%`],
+        ["the rest: a fresh Node's one-off work while pip runs (undici, typosquat indexes), CPU shared with pip, noise", (S - P - explained).toFixed(0), `${(((S - P - explained) / P) * 100).toFixed(0)}%`],
       ]),
     );
     const firstRound = (v: Variant) => inst.find((r) => r.variant === v && r.round === 1)?.upstreamRequests;
-    const counts = Object.fromEntries(["pip", "safe-pip", "safe-pip+osv", "pip resolve pass", "pip install pass"].map((v) => [v, firstRound(v as Variant)]));
+    const counts = Object.fromEntries(["pip", "safe-pip", "safe-pip+osv", "pip→index"].map((v) => [v, firstRound(v as Variant)]));
     log("");
     log(`upstream requests per run (pages / PEP 658 metadata / wheels): ${Object.entries(counts).map(([k, u]) => `${k} ${u ? `${u.pages}/${u.metadata}/${u.files}` : "n/a"}`).join(", ")}`);
     if (cacheTest) {
@@ -586,50 +591,9 @@ async function main(): Promise<void> {
       log("");
       log(table([[`with the pyenv shim (${shim}) on PATH, one run each`, "wall"], ...Object.entries(shimTest).map(([k, v]) => [k, fmtSummary(summarize(v), "s")])]));
     }
-
-    // Estimated gains of the three proposed changes.
-    const mod = (prefix: string) => modules.find((m) => m.what.startsWith(prefix))?.ms.median ?? NaN;
-    const typo = mod("typosquat: loadPopularList") + mod("typosquat: first detectTyposquat");
-    const conf = mod("install path: + conf");
-    const ora = mod("install path: + ora");
-    const execa = mod("install path: + execa");
-    const startup = conf + ora + execa + mod("new Intl.Collator") + typo;
-    const estimates = [
-      {
-        change: "1. one pip process: install in the resolve pass (pip install --report, checks in the index)",
-        gainMs: R + Q - P,
-        basis: `replayed resolve pass ${fmtMs(R)} + install pass ${fmtMs(Q)} − one plain install ${fmtMs(P)}`,
-      },
-      {
-        change: "1b. (smaller) keep two passes, install from the files the index kept",
-        gainMs: Q - L,
-        basis: `install pass ${fmtMs(Q)} − from local files ${fmtMs(L)}`,
-      },
-      {
-        change: "2. cut start-up: no conf/ora/execa on the install path, lazy Intl.Collator, typosquat index off the critical path",
-        gainMs: startup,
-        basis: `conf ${fmtMs(conf)} + ora ${fmtMs(ora)} + execa ${fmtMs(execa)} (each on top of undici etc.) + Collator ${fmtMs(mod("new Intl.Collator"))} + typosquat list/index ${fmtMs(typo)}; node before the first Python is ${fmtMs(split.nodeBefore.median)}`,
-      },
-      {
-        change: "3. no serial probe: run it concurrently with start-up (or cache it per interpreter)",
-        gainMs: split.probe.median,
-        basis: `traced probe ${fmtMs(split.probe.median)}`,
-      },
-    ];
-    if (shim) {
-      const viaShim = fixed.find((f) => f.name.startsWith("pip startup through"))?.wall.median ?? NaN;
-      const direct = fixed.find((f) => f.name.startsWith("pip startup (python"))?.wall.median ?? NaN;
-      estimates.push({
-        change: "3b. ...and let the probe report sys.executable, so both pip passes skip the pyenv shim (where python3 is one)",
-        gainMs: 2 * (viaShim - direct),
-        basis: `2 × (pip start-up via the shim ${fmtMs(viaShim)} − direct ${fmtMs(direct)})`,
-      });
-    }
-    log("");
-    log(table([["estimated gain (this machine, wall)", "gain", "of plain pip", "basis"], ...estimates.map((e) => [e.change, fmtMs(e.gainMs), `${((e.gainMs / P) * 100).toFixed(0)}%`, e.basis])]));
-    analysis = { split, parts, rounds: { P, S, I, R, Q, L, nodeCpu }, upstreamRequests: counts, cacheTest, shimTest, estimates: estimates.map((e) => ({ ...e, ofPlainPip: e.gainMs / P })) };
+    analysis = { split, splitDry, parts, rounds: { P, S, I, E, nodeCpu }, upstreamRequests: counts, cacheTest, shimTest };
   }
-  results.profile = { fixed, modules, traces, profiled, analysis };
+  results.profile = { fixed, modules, traces, dryTraces, profiled, profiledDry, analysis };
 
   writeFileSync(join(OUT, "results.json"), JSON.stringify(results, null, 2) + "\n");
   log("");

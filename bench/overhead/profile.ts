@@ -3,18 +3,19 @@
  *
  *  - fixed costs: Python and pip startup, safe-pip's pip probe, the pyenv shim (when `python3` on
  *    PATH is one), Node startup and loading dist/cli.js, and the import cost of each dependency;
- *  - one traced `safe-pip install`: SAFE_PIP_PYTHON points at a wrapper that logs every Python
- *    invocation with timestamps, and Node runs with --cpu-prof, so the run splits into
- *    node-before-pip, probe, resolve pass, node-between, install pass, node-after;
- *  (the two-pass replay and the single pass through the index run inside the install rounds:
- *  see installs.ts).
+ *  - traced `safe-pip install` and `--dry-run` runs: a hook loaded into Node (--import) logs when
+ *    every child process starts and ends, and Node's own CPU; one more run has --cpu-prof. A run
+ *    splits into node-before-pip, probe (when not cached), the pip pass, node-after;
+ *  (pip through a bare unified index, with and without safe-pip's pip environment, runs inside
+ *  the install rounds: see installs.ts).
  */
-import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { packageRoot } from "../../src/core/paths.js";
 import { isolatedEnv, tempDir } from "../../test/helpers/env.js";
-import { CLI, installedSet, invocation, type Setup } from "./installs.js";
+import { CLI, installedSet, invocation, reportSet, type Mode, type Setup } from "./installs.js";
 import { run } from "./proc.js";
 import { summarize, type Summary } from "./stats.js";
 
@@ -47,6 +48,10 @@ export async function fixedCosts(python: string, shim: string | undefined, n: nu
     out.push(await repeat("python startup (python -c pass)", python, ["-c", "pass"], env, n));
     out.push(await repeat("safe-pip's pip probe (src/pip/locate.ts)", python, ["-c", PROBE], env, n));
     out.push(await repeat("pip startup (python -m pip --version)", python, ["-m", "pip", "--version"], env, n));
+    // safe-pip puts its guard (shims/python/sitecustomize.py) on every pip's PYTHONPATH.
+    const guarded = { ...env, PYTHONPATH: join(packageRoot(), "shims", "python"), SAFE_PIP_GUARD: "block" };
+    out.push(await repeat("python startup with safe-pip's guard on PYTHONPATH", python, ["-c", "pass"], guarded, n));
+    out.push(await repeat("pip startup with safe-pip's guard on PYTHONPATH", python, ["-m", "pip", "--version"], guarded, n));
     if (shim) out.push(await repeat(`pip startup through ${shim} (pyenv shim)`, shim, ["-m", "pip", "--version"], env, n));
     out.push(await repeat("node startup (node -e 0)", process.execPath, ["-e", "0"], env, n));
     // `safe-pip --version` also runs `pip --version`; --help is start-up and module loading alone.
@@ -115,20 +120,23 @@ export async function moduleCosts(n: number): Promise<ModuleCost[]> {
 }
 
 export interface TraceStep {
-  kind: "probe" | "resolve" | "install" | "other";
+  kind: "probe" | "pip" | "other";
   startMs: number;
   ms: number;
   args: string;
 }
 
 export interface Trace {
+  mode: Mode;
   totalMs: number;
   steps: TraceStep[];
   pythonInvocations: number;
-  /** Node's own time around the Python invocations. */
+  /** Node's own time around the Python invocations (wall). */
   nodeBeforeFirstPythonMs: number;
   nodeBetweenMs: number;
   nodeAfterLastPythonMs: number;
+  /** CPU (user + system) of the Node process itself, from process.cpuUsage() at exit. */
+  nodeCpuMs: number;
   cpuProfile: {
     file: string;
     durationMs: number;
@@ -141,41 +149,68 @@ export interface Trace {
   ok: boolean;
 }
 
-/** One `safe-pip install` with every Python invocation timed and Node CPU-profiled. */
-export async function traceSafePip(setup: Setup, outDir: string, cpuProfile: boolean): Promise<Trace> {
+/**
+ * A hook loaded into safe-pip's Node with --import: logs when each child process starts and ends
+ * (wall clock, ms) and Node's own CPU at exit. A wrapper script as SAFE_PIP_PYTHON would miss pip
+ * itself: the probe reports the real interpreter, and pip is started with that.
+ */
+const TRACE_HOOK = `import cp from "node:child_process";
+import { syncBuiltinESMExports } from "node:module";
+import { appendFileSync } from "node:fs";
+const log = (m) => appendFileSync(process.env.SAFE_PIP_BENCH_TRACE, (performance.timeOrigin + performance.now()).toFixed(3) + " " + m + "\\n");
+log("start " + performance.timeOrigin.toFixed(3));
+for (const name of ["spawn", "execFile"]) {
+  const orig = cp[name];
+  cp[name] = function (...a) {
+    const child = orig.apply(this, a);
+    const id = child.pid ?? 0;
+    log("spawn " + id + " " + [a[0], ...(Array.isArray(a[1]) ? a[1] : [])].join(" ").slice(0, 300));
+    child.once("exit", () => log("exit " + id));
+    return child;
+  };
+}
+syncBuiltinESMExports();
+process.once("exit", () => { const u = process.cpuUsage(); log("cpu " + ((u.user + u.system) / 1000).toFixed(1)); });
+`;
+
+/** One `safe-pip install` (or dry run) with every child process timed, optionally CPU-profiled. */
+export async function traceSafePip(setup: Setup, outDir: string, cpuProfile: boolean, mode: Mode = "install"): Promise<Trace> {
   const dir = tempDir("safe-pip-bench-trace-");
-  const log = join(dir, "python.log");
-  const wrapper = join(dir, "python");
-  // bash's EPOCHREALTIME needs no fork; the wrapper adds one bash start per invocation (it is
-  // subtracted: the logged times are the Python child's own).
-  writeFileSync(
-    wrapper,
-    `#!/bin/bash\nS=$EPOCHREALTIME\n${JSON.stringify(setup.python)} "$@"\nrc=$?\nprintf '%s %s %s\\n' "$S" "$EPOCHREALTIME" "$*" >> ${JSON.stringify(log)}\nexit $rc\n`,
-  );
-  chmodSync(wrapper, 0o755);
+  const log = join(dir, "trace.log");
+  const hook = join(dir, "hook.mjs");
+  writeFileSync(hook, TRACE_HOOK);
   const profDir = join(outDir, "cpu-profile");
   mkdirSync(profDir, { recursive: true });
   if (cpuProfile) for (const f of readdirSync(profDir)) if (f.endsWith(".cpuprofile")) rmSync(join(profDir, f)); // stale
-  const inv = invocation(setup, "safe-pip", "install", { python: wrapper, nodeArgs: cpuProfile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [] });
+  const inv = invocation(setup, "safe-pip", mode, {
+    extraEnv: { SAFE_PIP_BENCH_TRACE: log },
+    nodeArgs: ["--import", pathToFileURL(hook).href, ...(cpuProfile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [])],
+  });
   const t0 = performance.timeOrigin + performance.now();
   const r = await run(inv.cmd, inv.args, { env: inv.env });
   const totalMs = performance.timeOrigin + performance.now() - t0;
-  const ok = r.code === 0 && Object.keys(installedSet(inv.target)).length > 0;
+  const ok = r.code === 0 && (mode === "dry-run" ? Object.keys(reportSet(inv.report)).length > 0 : Object.keys(installedSet(inv.target)).length > 0);
   inv.cleanup();
   let lines: string[] = [];
   try {
     lines = readFileSync(log, "utf8").trim().split("\n").filter(Boolean);
   } catch {
-    /* no python ran */
+    /* the hook did not run */
   }
-  const steps: TraceStep[] = lines
-    .map((l) => {
-      const [s, e, ...rest] = l.split(" ");
-      const args = rest.join(" ");
-      const kind: TraceStep["kind"] = args.startsWith("-c ") ? "probe" : /\binstall\b.*--dry-run/.test(args) ? "resolve" : /\binstall\b.*--no-deps/.test(args) ? "install" : "other";
-      return { kind, startMs: Number(s) * 1000 - t0, ms: (Number(e) - Number(s)) * 1000, args: args.length > 160 ? args.slice(0, 157) + "..." : args };
-    })
-    .sort((a, b) => a.startMs - b.startMs);
+  const started = new Map<string, { at: number; args: string }>();
+  const steps: TraceStep[] = [];
+  let nodeCpuMs = NaN;
+  for (const l of lines) {
+    const [at, what, id = "", ...rest] = l.split(" ");
+    const t = Number(at) - t0;
+    if (what === "spawn") started.set(id, { at: t, args: rest.join(" ") });
+    else if (what === "exit" && started.has(id)) {
+      const s = started.get(id)!;
+      const kind: TraceStep["kind"] = / -c /.test(` ${s.args} `) ? "probe" : / -m pip /.test(` ${s.args} `) ? "pip" : "other";
+      steps.push({ kind, startMs: s.at, ms: t - s.at, args: s.args.length > 160 ? s.args.slice(0, 157) + "..." : s.args });
+    } else if (what === "cpu") nodeCpuMs = Number(id);
+  }
+  steps.sort((a, b) => a.startMs - b.startMs);
   const first = steps[0];
   const last = steps[steps.length - 1];
   const inPython = steps.reduce((a, s) => a + s.ms, 0);
@@ -183,12 +218,14 @@ export async function traceSafePip(setup: Setup, outDir: string, cpuProfile: boo
   const after = last ? totalMs - (last.startMs + last.ms) : 0;
   const prof = cpuProfile ? readdirSync(profDir).find((f) => f.endsWith(".cpuprofile") && readFileSync(join(profDir, f), "utf8").length > 0) : undefined;
   return {
+    mode,
     totalMs,
     steps,
     pythonInvocations: steps.length,
     nodeBeforeFirstPythonMs: before,
     nodeBetweenMs: totalMs - inPython - before - after,
     nodeAfterLastPythonMs: after,
+    nodeCpuMs,
     cpuProfile: prof ? summarizeProfile(join(profDir, prof)) : undefined,
     ok,
   };

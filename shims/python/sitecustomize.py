@@ -122,3 +122,7 @@ if os.environ.get("SAFE_PIP_GUARD") in ("block", "nested"):
     os.environ["SAFE_PIP_GUARD"] = "nested"
     sys.meta_path.insert(0, _AfterImport())
 _chain_original()
+# This directory is on sys.path only to get this file imported. Left there, it is one more place
+# every later top-level import (and every importlib.metadata scan) looks in first: about 3,600
+# extra lookups in one pip run. Child processes still get it from PYTHONPATH.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]

@@ -27,6 +27,8 @@ export interface ReleaseChecker {
   warm?(ecosystem: Ecosystem, name: string): void;
   /** Starts the lookups for many projects at once (one OSV batch), ahead of their pages. */
   warmMany?(ecosystem: Ecosystem, names: string[]): void;
+  /** Does the one-off work the first check would otherwise wait for (the typosquat indexes). */
+  prepare?(): void;
 }
 
 /** A checker that passes everything: for tests of the index alone, and `"osv": "off"` style runs. */

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import type { Readable } from "node:stream";
 import { SafePipError, describeError } from "./errors.js";
 import { redactUrl } from "./redact.js";
@@ -35,12 +35,23 @@ export interface HttpStream {
 
 const MAX_REDIRECTS = 5;
 
+type Undici = typeof import("undici");
+let undiciModule: Promise<Undici> | undefined;
+/**
+ * undici is loaded on first use, not at start-up: its ~100 CommonJS files take ~80 ms to compile,
+ * and that is better spent while pip starts (see warm()) than before pip is even spawned.
+ */
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import("undici"));
+
 export class HttpClient {
   readonly settings: HttpSettings;
-  private readonly dispatcher: Dispatcher;
+  private readonly make: (u: Undici) => Dispatcher;
+  private ready: Promise<{ request: Undici["request"]; dispatcher: Dispatcher }> | undefined;
+  private closed = false;
 
   constructor(settings: HttpSettings) {
     this.settings = settings;
+    // Read now, so a missing CA file is reported where the client is made.
     const connect = settings.caFile ? { ca: readFileSync(settings.caFile) } : undefined;
     const common = {
       connect: { ...connect, timeout: settings.timeoutMs },
@@ -52,11 +63,24 @@ export class HttpClient {
     // An explicit proxy (pip's `proxy` setting) wins; otherwise the usual proxy variables apply,
     // NO_PROXY included, since internal indexes are often reached without the proxy.
     const envProxy = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].some((k) => process.env[k]);
-    this.dispatcher = settings.proxy
-      ? new ProxyAgent({ uri: settings.proxy, ...common, ...(connect ? { requestTls: connect } : {}) })
-      : envProxy
-        ? new EnvHttpProxyAgent({ ...common, ...(connect ? { requestTls: connect } : {}) })
-        : new Agent(common);
+    const proxy = settings.proxy;
+    this.make = (u) =>
+      proxy
+        ? new u.ProxyAgent({ uri: proxy, ...common, ...(connect ? { requestTls: connect } : {}) })
+        : envProxy
+          ? new u.EnvHttpProxyAgent({ ...common, ...(connect ? { requestTls: connect } : {}) })
+          : new u.Agent(common);
+  }
+
+  private client(): Promise<{ request: Undici["request"]; dispatcher: Dispatcher }> {
+    // After close(), as before: no new connections (they would keep the process alive).
+    if (this.closed && !this.ready) return Promise.reject(new Error("the HTTP client is closed"));
+    return (this.ready ??= loadUndici().then((u) => ({ request: u.request, dispatcher: this.make(u) })));
+  }
+
+  /** Loads the HTTP stack now, ahead of the first request (for a moment when Node is idle). */
+  warm(): void {
+    this.client().catch(() => undefined);
   }
 
   /**
@@ -65,7 +89,10 @@ export class HttpClient {
    * timeout, and nobody is waiting for those answers any more.
    */
   async close(): Promise<void> {
-    await this.dispatcher.destroy().catch(() => undefined);
+    this.closed = true;
+    if (!this.ready) return;
+    const client = await this.ready.catch(() => undefined);
+    await client?.dispatcher.destroy().catch(() => undefined);
   }
 
   /** GET with the body buffered up to maxBytes; non-2xx answers are returned, not thrown. */
@@ -85,13 +112,16 @@ export class HttpClient {
     const { target, headers } = prepare(url);
     headers["content-type"] = "application/json";
     headers["accept"] = "application/json";
+    const { request, dispatcher } = await this.client().catch((err: unknown) => {
+      throw upstreamError(url, describeNetworkError(err, this.settings.timeoutMs));
+    });
     let res: Dispatcher.ResponseData;
     try {
       res = await request(target, {
         method: "POST",
         headers,
         body: JSON.stringify(payload),
-        dispatcher: this.dispatcher,
+        dispatcher,
         headersTimeout: this.settings.timeoutMs,
         bodyTimeout: this.settings.timeoutMs,
       });
@@ -104,6 +134,9 @@ export class HttpClient {
 
   /** GET returning the body as a stream (files are never buffered whole). */
   async open(url: string, accept?: string): Promise<HttpStream> {
+    const { request, dispatcher } = await this.client().catch((err: unknown) => {
+      throw upstreamError(url, describeNetworkError(err, this.settings.timeoutMs));
+    });
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const { target, headers } = prepare(current);
@@ -113,7 +146,7 @@ export class HttpClient {
         res = await request(target, {
           method: "GET",
           headers,
-          dispatcher: this.dispatcher,
+          dispatcher,
           headersTimeout: this.settings.timeoutMs,
           bodyTimeout: this.settings.timeoutMs,
         });

@@ -20,6 +20,9 @@ export interface PrefetchDeps {
 export const PREFETCH_CONCURRENCY = 8;
 /** A bound on speculation: projects prefetched per run. */
 const MAX_PROJECTS = 1000;
+/** Wheels are fetched ahead only when small (declared size), and only this much is held at once. */
+export const PREFETCH_FILE_MAX_BYTES = 4 * 1024 * 1024;
+const MAX_HELD_BYTES = 32 * 1024 * 1024;
 
 interface State {
   deps: PrefetchDeps;
@@ -28,6 +31,10 @@ interface State {
   seen: Set<string>;
   /** `.metadata` URL → its text, fetched ahead and checked against the page's sha256. */
   metadata: Map<string, Promise<string | undefined>>;
+  /** Wheel URL → its bytes, fetched ahead and checked against the page's size and sha256. */
+  files: Map<string, Promise<Buffer | undefined>>;
+  /** Bytes of the wheels in `files` (declared sizes), bounded by MAX_HELD_BYTES. */
+  held: number;
 }
 
 const states = new WeakMap<PrefetchTarget, State>();
@@ -46,7 +53,7 @@ const states = new WeakMap<PrefetchTarget, State>();
 export function prefetchDependencies(index: PrefetchTarget, deps: PrefetchDeps, metadata: string): void {
   try {
     let s = states.get(index);
-    if (!s) states.set(index, (s = { deps, active: 0, waiting: [], seen: new Set(), metadata: new Map() }));
+    if (!s) states.set(index, (s = newState(deps)));
     const state = s;
     const fresh = dependencyNames(metadata).filter((n) => !state.seen.has(n) && !index.projects.has(n));
     const room = Math.max(0, MAX_PROJECTS - state.seen.size);
@@ -60,6 +67,64 @@ export function prefetchDependencies(index: PrefetchTarget, deps: PrefetchDeps, 
   } catch {
     /* an optimisation only */
   }
+}
+
+function newState(deps: PrefetchDeps): State {
+  return { deps, active: 0, waiting: [], seen: new Set(), metadata: new Map(), files: new Map(), held: 0 };
+}
+
+/**
+ * A wheel whose `.metadata` just passed the gate is the file pip downloads once it has resolved
+ * (install, download and wheel; pip 23's --dry-run too). pip downloads one file at a time, each a
+ * full round trip to the upstream: fetched ahead, concurrently, it is there when pip asks. Only
+ * small wheels with a declared size and sha256, and a bounded total; the bytes are judged exactly
+ * like streamed ones when pip asks (server.ts), and a wheel pip never asks for is dropped with the
+ * index at the end of the run.
+ */
+export function prefetchFile(index: PrefetchTarget, deps: PrefetchDeps, file: DistFile): void {
+  try {
+    let s = states.get(index);
+    if (!s) states.set(index, (s = newState(deps)));
+    const state = s;
+    const size = file.size;
+    const sha = file.hashes.sha256;
+    if (!file.filename.endsWith(".whl") || size === undefined || !sha || size > PREFETCH_FILE_MAX_BYTES) return;
+    if (state.files.has(file.url) || state.held + size > MAX_HELD_BYTES) return;
+    state.held += size;
+    let settle: (b: Buffer | undefined) => void = () => undefined;
+    state.files.set(file.url, new Promise<Buffer | undefined>((r) => (settle = r)));
+    enqueue(state, async () => {
+      const body = await fetchFile(state.deps.http, file.url, size, sha).catch(() => undefined);
+      if (body === undefined) {
+        state.files.delete(file.url);
+        state.held -= size;
+      }
+      settle(body);
+    });
+  } catch {
+    /* an optimisation only */
+  }
+}
+
+/**
+ * The bytes of a wheel fetched ahead (complete, of the declared size and sha256), handed over
+ * once: a retry by pip goes to the upstream. Waits for a fetch still under way.
+ */
+export async function prefetchedFile(index: PrefetchTarget, file: DistFile): Promise<Buffer | undefined> {
+  const state = states.get(index);
+  const p = state?.files.get(file.url);
+  if (!state || !p) return undefined;
+  state.files.delete(file.url);
+  const body = await p;
+  if (body !== undefined) state.held -= body.length;
+  return body;
+}
+
+async function fetchFile(http: HttpClient, url: string, size: number, sha256: string): Promise<Buffer | undefined> {
+  const res = await http.get(url, undefined, PREFETCH_FILE_MAX_BYTES);
+  if (res.status !== 200 || res.body.length !== size) return undefined;
+  if (createHash("sha256").update(res.body).digest("hex") !== sha256.toLowerCase()) return undefined;
+  return res.body;
 }
 
 /** The `.metadata` text prefetched for this URL, if it was fetched and matched `sha256`. */

@@ -12,7 +12,7 @@ import { versionFromFilename, type DistFile } from "./model.js";
 import { fetchCoreMetadata } from "./metadata.js";
 import { fileMetadata, hiddenMetadata, judgeCoreMetadata, metadataDifference, Spool } from "./gate.js";
 import { buildProject, type ProjectDecision, type ServedProject } from "./project.js";
-import { prefetchDependencies, prefetchedMetadata } from "./prefetch.js";
+import { prefetchDependencies, prefetchedFile, prefetchedMetadata, prefetchFile } from "./prefetch.js";
 import { renderHtml, renderJson, wantsJson } from "./render.js";
 import { Router } from "./router.js";
 
@@ -90,6 +90,17 @@ export class UnifiedIndex {
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
+    // One-off work the first page would otherwise wait for (loading undici, building the typosquat
+    // indexes: ~0.2 s together), done just after this returns: the caller spawns pip next, and pip
+    // takes ~0.3 s to start before it sends its first request, so the two overlap.
+    setImmediate(() => {
+      try {
+        this.opts.http.warm();
+        this.opts.checker.prepare?.();
+      } catch {
+        // Only an optimisation: the first real check reports whatever failed here.
+      }
+    });
     return this;
   }
 
@@ -224,6 +235,14 @@ export class UnifiedIndex {
     if (refused) return send(res, 403, "text/plain", `safe-pip: ${refused}\n`);
     const url = file.url;
     const expected = file.hashes.sha256;
+    if (req.method === "GET") {
+      // Fetched ahead when its .metadata passed (prefetch.ts): complete, size and sha256 already
+      // checked, so it is judged whole before a byte goes out, and refused with a plain 403.
+      const early = await prefetchedFile(this, file);
+      const late = this.hidden.get(`${project}/${version}`);
+      if (early !== undefined && late) return send(res, 403, "text/plain", `safe-pip: ${project} ${version} is hidden by policy: ${late.map((r) => r.message).join("; ")}\n`);
+      if (early !== undefined) return this.servePrefetched(project, version, distName, early, res);
+    }
     let upstream;
     try {
       upstream = await this.opts.http.open(url);
@@ -288,6 +307,23 @@ export class UnifiedIndex {
     res.end(held);
   }
 
+  private async servePrefetched(project: string, version: string, distName: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const spool = new Spool();
+    spool.add(body);
+    let verdict: Awaited<ReturnType<UnifiedIndex["judgeFile"]>>;
+    try {
+      verdict = await this.judgeFile(project, version, distName, spool);
+    } finally {
+      spool.dispose();
+    }
+    if (verdict) {
+      this.refusedFiles.set(`${project}/${distName}`, verdict.message);
+      this.incidents.push({ kind: verdict.kind, project, message: verdict.message });
+      return send(res, 403, "text/plain", `safe-pip: ${verdict.message}\n`);
+    }
+    return send(res, 200, "application/octet-stream", body);
+  }
+
   /**
    * A PEP 658 `.metadata` file: fetched whole (it is small), checked against the upstream's hash,
    * then judged. A release the metadata condemns is hidden, and pip gets a stand-in that makes its
@@ -344,6 +380,7 @@ export class UnifiedIndex {
       return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, reasons));
     }
     prefetchDependencies(this, this.opts, text);
+    prefetchFile(this, this.opts, file);
     return send(res, 200, "application/octet-stream", body);
   }
 

@@ -1,7 +1,7 @@
-import { execa, type ResultPromise } from "execa";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
+import { describeError } from "../core/errors.js";
 
 export interface PipRun {
   exitCode: number;
@@ -11,23 +11,21 @@ export interface PipRun {
 }
 
 /** Children started here, so a Ctrl-C can be passed on before safe-pip cleans up. */
-export const runningChildren = new Set<ResultPromise>();
+export const runningChildren = new Set<ChildProcess>();
+
+// A pip must not outlive safe-pip (its index is gone with us): whatever still runs when this
+// process exits, by any path, is killed.
+process.once("exit", () => {
+  for (const child of runningChildren) child.kill();
+});
 
 /**
  * Runs the real pip with an explicit environment (nothing inherited implicitly): stdout passes
- * through untouched, stderr is shown and kept.
+ * through untouched, stderr is shown and kept. Plain node:child_process rather than execa: this is
+ * on every install's critical path, and execa's ~100 modules take about 0.1 s to load.
  */
 export async function runPip(python: string, args: string[], env: Record<string, string>, io: { stdout: Writable; stderr: Writable; cwd: string }): Promise<PipRun> {
-  const child = execa(python, args, {
-    env,
-    extendEnv: false,
-    reject: false,
-    cwd: io.cwd,
-    stdin: "inherit",
-    stdout: "pipe",
-    stderr: "pipe",
-    buffer: false,
-  });
+  const child = spawn(python, args, { env, cwd: io.cwd, stdio: ["inherit", "pipe", "pipe"] });
   runningChildren.add(child);
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => io.stdout.write(chunk));
@@ -35,9 +33,17 @@ export async function runPip(python: string, args: string[], env: Record<string,
     io.stderr.write(chunk);
     if (stderr.length < 1_000_000) stderr += chunk.toString("utf8");
   });
-  const result = await child;
+  // "close" comes after the exit and after both pipes are drained, so no output is lost. A child
+  // that could not start at all gets "error" (and maybe no "close"): exit code 1, as before.
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("error", (err) => {
+      stderr += `${describeError(err)}\n`;
+      resolve({ code: null, signal: null });
+    });
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
   runningChildren.delete(child);
-  return { exitCode: result.exitCode ?? (result.signal ? 128 + signalNumber(result.signal) : 1), signal: result.signal, stderr };
+  return { exitCode: code ?? (signal ? 128 + signalNumber(signal) : 1), signal: signal ?? undefined, stderr };
 }
 
 function signalNumber(signal: string): number {

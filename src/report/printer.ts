@@ -1,6 +1,5 @@
 import type { CommandContext } from "../commands/context.js";
 import { redactText } from "../core/redact.js";
-import ora from "ora";
 import { chooseStyle, type Style } from "./style.js";
 
 /** safe-pip's own lines go to stderr, prefixed, so pip's stdout stays pip's. */
@@ -30,8 +29,20 @@ export class Printer {
       this.info(text);
       return { stop: () => undefined };
     }
-    const spinner = ora({ text, stream: this.ctx.stderr as NodeJS.WriteStream, isEnabled: true, discardStdin: false }).start();
-    return { stop: () => void spinner.stop() };
+    // ora (and its dozen modules) is loaded only here: every install would pay ~45 ms for it.
+    let stopped = false;
+    let spinner: { stop(): unknown } | undefined;
+    void import("ora")
+      .then(({ default: ora }) => {
+        if (!stopped) spinner = ora({ text, stream: this.ctx.stderr as NodeJS.WriteStream, isEnabled: true, discardStdin: false }).start();
+      })
+      .catch(() => this.info(text));
+    return {
+      stop: () => {
+        stopped = true;
+        spinner?.stop();
+      },
+    };
   }
 
   warn(line: string): void {

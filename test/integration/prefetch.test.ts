@@ -74,5 +74,13 @@ describe("prefetch of dependency pages and metadata", () => {
     console.log(`# prefetch: install took ${took} ms, ${slow.requests.length} upstream requests, at most ${slow.maxInFlight()} at once`);
     // An extra's dependency is never prefetched.
     assert.ok(!paths.includes("/simple/extraonly/"), "a dependency behind an extra was prefetched");
+
+    // The wheels whose .metadata passed are fetched ahead as well, concurrently: pip alone
+    // downloads one file after another once it has resolved. Each crosses the upstream once.
+    const wheels = slow.requests.filter((q) => q.path.endsWith(".whl"));
+    assert.equal(wheels.length, 2 * FAN + 1, `wheels fetched: ${wheels.map((q) => q.path).join(" ")}`);
+    assert.equal(new Set(wheels.map((q) => q.path)).size, wheels.length, "a wheel was fetched twice");
+    const overlap = Math.max(...wheels.map((w) => wheels.filter((o) => o.start < w.end && w.start < o.end).length));
+    assert.ok(overlap >= 4, `at most ${overlap} wheels were in flight at once`);
   });
 });

