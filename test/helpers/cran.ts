@@ -10,7 +10,9 @@ import { basename, join, normalize } from "node:path";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { execa } from "execa";
-import { tempDir } from "./env.js";
+import { after } from "node:test";
+import { HttpClient } from "../../src/core/http.js";
+import { cleanupAll, tempDir } from "./env.js";
 
 /** Whether Rscript is on PATH (the R suite skips cleanly without it). */
 export async function hasRscript(): Promise<boolean> {
@@ -292,4 +294,19 @@ export function rPackageEntries(p: RPackageSpec, dir = p.name): Array<[string, s
     [`${dir}/NAMESPACE`, "export(f)\n"],
     [`${dir}/R/f.R`, `f <- function() "${p.marker ?? `${p.name} ${p.version}`}"\n`],
   ];
+}
+
+/**
+ * The shared set-up of the in-process repository unit tests: the static repositories a suite
+ * starts (closed after it) and one upstream HTTP client, closed with them.
+ */
+export function repositorySuite(): { servers: StaticRepo[]; http: HttpClient } {
+  const servers: StaticRepo[] = [];
+  const http = new HttpClient({ timeoutMs: 5000, maxBytes: 8 * 1024 * 1024 });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await http.close();
+    cleanupAll();
+  });
+  return { servers, http };
 }

@@ -1,6 +1,5 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HttpClient } from "../../src/core/http.js";
 import { SafePipError } from "../../src/core/errors.js";
 import { PASS_ALL, type ReleaseChecker } from "../../src/checks/release.js";
 import { resolvePolicy } from "../../src/policy/merge.js";
@@ -8,8 +7,7 @@ import type { PolicyLayer } from "../../src/policy/schema.js";
 import { dependencyMode } from "../../src/r/deps.js";
 import { UnifiedRepository } from "../../src/r/repository.js";
 import { resolutionMessages } from "../../src/r/report.js";
-import { makeFakeCranDir, serveStatic, type RPackageSpec, type StaticRepo } from "../helpers/cran.js";
-import { cleanupAll } from "../helpers/env.js";
+import { makeFakeCranDir, serveStatic, repositorySuite, type RPackageSpec, type StaticRepo } from "../helpers/cran.js";
 
 const NOW = Date.parse("2026-03-17T12:00:00Z");
 const daysAgo = (n: number) => new Date(NOW - n * 86400e3);
@@ -20,13 +18,7 @@ const pkg = (name: string, version: string, age: number | undefined, extra: Part
   ...extra,
 });
 
-const servers: StaticRepo[] = [];
-const http = new HttpClient({ timeoutMs: 5000, maxBytes: 8 * 1024 * 1024 });
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  await http.close();
-  cleanupAll();
-});
+const { servers, http } = repositorySuite();
 
 async function serve(spec: Parameters<typeof makeFakeCranDir>[0], prefix = ""): Promise<StaticRepo> {
   const s = await serveStatic(makeFakeCranDir(spec), prefix);

@@ -1,10 +1,9 @@
 /** Hostile upstream indexes, without R: a `File:` field naming another archive is never used. */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { HttpClient } from "../../src/core/http.js";
 import { PASS_ALL } from "../../src/checks/release.js";
 import { resolvePolicy } from "../../src/policy/merge.js";
 import { dependencyMode } from "../../src/r/deps.js";
@@ -13,19 +12,13 @@ import { readFileFromTarGz } from "../../src/r/tar.js";
 import { archiveDescription } from "../../src/r/verify.js";
 import { execa } from "execa";
 import { gunzipSync } from "node:zlib";
-import { makeFakeCranDir, makeTarGz, makeTarGzEntries, serveStatic, type StaticRepo } from "../helpers/cran.js";
-import { cleanupAll, tempDir } from "../helpers/env.js";
+import { makeFakeCranDir, makeTarGz, makeTarGzEntries, serveStatic, repositorySuite } from "../helpers/cran.js";
+import { tempDir } from "../helpers/env.js";
 import { zipFiles } from "../helpers/zip.js";
 
 const NOW = Date.parse("2026-03-17T12:00:00Z");
 const old = new Date(NOW - 300 * 86400e3);
-const servers: StaticRepo[] = [];
-const http = new HttpClient({ timeoutMs: 5000, maxBytes: 8 * 1024 * 1024 });
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  await http.close();
-  cleanupAll();
-});
+const { servers, http } = repositorySuite();
 
 const install = (pkgs: string[]) => ({ pkgs, dependencies: dependencyMode("NA"), strict: true });
 

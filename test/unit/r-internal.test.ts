@@ -1,10 +1,9 @@
 /** Internal CRAN names remembered across sessions (src/r/internal-names.ts) and `allowShrink`. */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { HttpClient } from "../../src/core/http.js";
 import { SafePipError } from "../../src/core/errors.js";
 import { PASS_ALL } from "../../src/checks/release.js";
 import { mergeLayers, resolvePolicy } from "../../src/policy/merge.js";
@@ -13,18 +12,12 @@ import { dependencyMode } from "../../src/r/deps.js";
 import { InternalNames, internalNamesFile } from "../../src/r/internal-names.js";
 import { UnifiedRepository } from "../../src/r/repository.js";
 import { repoRef } from "../../src/r/upstream.js";
-import { makeFakeCranDir, serveStatic, type StaticRepo } from "../helpers/cran.js";
-import { cleanupAll, tempDir } from "../helpers/env.js";
+import { makeFakeCranDir, serveStatic, repositorySuite } from "../helpers/cran.js";
+import { tempDir } from "../helpers/env.js";
 
 const NOW = Date.parse("2026-03-17T12:00:00Z");
 const old = new Date(NOW - 300 * 86400e3);
-const servers: StaticRepo[] = [];
-const http = new HttpClient({ timeoutMs: 5000, maxBytes: 8 * 1024 * 1024 });
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  await http.close();
-  cleanupAll();
-});
+const { servers, http } = repositorySuite();
 const install = (pkgs: string[]) => ({ pkgs, dependencies: dependencyMode("NA"), strict: true });
 
 describe("R: internal names stay internal", () => {
