@@ -243,18 +243,8 @@ export class UnifiedIndex {
       if (early !== undefined && late) return send(res, 403, "text/plain", `safe-pip: ${project} ${version} is hidden by policy: ${late.map((r) => r.message).join("; ")}\n`);
       if (early !== undefined) return this.servePrefetched(project, version, distName, early, res);
     }
-    let upstream;
-    try {
-      upstream = await this.opts.http.open(url);
-    } catch (err) {
-      this.incidents.push({ kind: "file", project, message: describeError(err) });
-      return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
-    }
-    if (upstream.status !== 200) {
-      upstream.body.resume();
-      this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
-      return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
-    }
+    const upstream = await this.openUpstreamFile(url, project, res);
+    if (!upstream) return;
     const headers: Record<string, string> = { "content-type": "application/octet-stream", "cache-control": "no-store" };
     const length = upstream.headers["content-length"];
     if (length) headers["content-length"] = length;
@@ -329,6 +319,28 @@ export class UnifiedIndex {
    * then judged. A release the metadata condemns is hidden, and pip gets a stand-in that makes its
    * resolver discard the candidate and go on to an older one (see hiddenMetadata).
    */
+  /**
+   * Opens a file (or its .metadata) upstream for serving; an upstream failure is answered with a
+   * 502 and recorded as an incident, and then undefined is returned.
+   */
+  private async openUpstreamFile(url: string, project: string, res: ServerResponse): Promise<Awaited<ReturnType<HttpClient["open"]>> | undefined> {
+    let upstream;
+    try {
+      upstream = await this.opts.http.open(url);
+    } catch (err) {
+      this.incidents.push({ kind: "file", project, message: describeError(err) });
+      send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
+      return undefined;
+    }
+    if (upstream.status !== 200) {
+      upstream.body.resume();
+      this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
+      send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
+      return undefined;
+    }
+    return upstream;
+  }
+
   private async serveMetadata(project: string, version: string, distName: string, file: DistFile, hidden: Reason[] | undefined, res: ServerResponse): Promise<void> {
     if (hidden) return send(res, 200, "application/octet-stream", hiddenMetadata(project, version, hidden));
     const url = `${file.url}.metadata`;
@@ -337,18 +349,8 @@ export class UnifiedIndex {
     let body: Buffer;
     if (early !== undefined) body = Buffer.from(early, "utf8");
     else {
-      let upstream;
-      try {
-        upstream = await this.opts.http.open(url);
-      } catch (err) {
-        this.incidents.push({ kind: "file", project, message: describeError(err) });
-        return send(res, 502, "text/plain", `safe-pip: ${describeError(err)}\n`);
-      }
-      if (upstream.status !== 200) {
-        upstream.body.resume();
-        this.incidents.push({ kind: "file", project, message: `${redactUrl(url)}: answered HTTP ${upstream.status}` });
-        return send(res, 502, "text/plain", `safe-pip: upstream answered HTTP ${upstream.status}\n`);
-      }
+      const upstream = await this.openUpstreamFile(url, project, res);
+      if (!upstream) return;
       const chunks: Buffer[] = [];
       let size = 0;
       try {
